@@ -1,0 +1,82 @@
+"""Typed events the trainer emits to subscribers (CLI progress bar, dashboard jobs, run store)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Union
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """Training is about to start."""
+
+    run_id: str
+    config: dict
+    device: str  # "cpu" or "cuda"
+    device_name: str  # e.g. "CPU (2 threads)" or the GPU's name
+    parameter_count: int
+    steps_per_epoch: int
+    train_size: int
+    val_size: int
+    test_size: int
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """Throttled progress inside an epoch (a few per second at most)."""
+
+    epoch: int  # 1-based
+    epochs: int
+    step: int  # steps done in this epoch
+    steps_per_epoch: int
+    loss: float  # mean training loss over the epoch so far
+    samples_per_s: float
+    elapsed_s: float  # seconds of training so far (evaluation excluded)
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    """One epoch done, with its metrics (None where that split is not used)."""
+
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    test_loss: float | None
+    test_accuracy: float | None
+    lr: float
+    epoch_seconds: float  # training time of this epoch, evaluation excluded
+    samples_per_s: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    """Training ended normally ("finished") or by request ("stopped")."""
+
+    status: str
+    epochs_done: int
+    test_accuracy: float | None
+    test_loss: float | None
+    train_seconds: float
+
+
+@dataclass(frozen=True)
+class RunFailed:
+    """Training ended early: "diverged" (NaN/inf loss) or "failed" (an error)."""
+
+    status: str
+    message: str
+    epoch: int
+    extra: dict = field(default_factory=dict)
+
+
+Event = Union[RunStarted, StepProgress, EpochEnded, RunFinished, RunFailed]
+Subscriber = Callable[[Event], None]
+
+
+def event_to_dict(event: Event) -> dict:
+    """An event as JSON-ready data with its type name under 'event'."""
+    return {"event": type(event).__name__, **asdict(event)}
