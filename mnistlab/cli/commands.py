@@ -1,0 +1,119 @@
+"""Small CLI commands: presets, data fetch/verify/inspect, runs, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mnistlab.data.datasets import DATASETS, resolve_data_dir
+from mnistlab.errors import DataError, RunStoreError
+from mnistlab.presets import PRESETS
+from mnistlab.runs.record import load_evaluation
+from mnistlab.runs.store import RunStore
+
+
+def _datasets(name: str) -> list[str]:
+    return list(DATASETS) if name == "all" else [name]
+
+
+def presets(args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps([p.to_dict() for p in PRESETS.values()]))
+        return 0
+    for p in PRESETS.values():
+        published = f"published {100 * p.published:.2f}%" if p.published is not None else "no published figure"
+        print(f"{p.name:<22} {p.config.dataset:<13} {p.config.model.describe():<34} {published}")
+    return 0
+
+
+class _FetchProgress:
+    """A download bar on stderr, redrawn in place."""
+
+    def __init__(self):
+        self.live = sys.stderr.isatty()
+
+    def __call__(self, stem: str, done: int, total: int | None) -> None:
+        if not self.live:
+            return
+        share = f"{100 * done / total:5.1f}%" if total else f"{done / 1e6:.1f} MB"
+        sys.stderr.write(f"\r\033[K{stem}: {share}")
+        sys.stderr.flush()
+
+    def log(self, line: str) -> None:
+        sys.stderr.write(("\r\033[K" if self.live else "") + line + "\n")
+        sys.stderr.flush()
+
+
+def data_fetch(args: argparse.Namespace) -> int:
+    from mnistlab.data.fetch import fetch_dataset
+
+    bar = _FetchProgress()
+    for name in _datasets(args.dataset):
+        fetch_dataset(name, args.data_dir, progress=bar, log=bar.log)
+        print(f"{name}: ready in {resolve_data_dir(args.data_dir) / name}")
+    return 0
+
+
+def data_verify(args: argparse.Namespace) -> int:
+    from mnistlab.data.fetch import verify_dataset
+
+    report = {name: verify_dataset(name, args.data_dir) for name in _datasets(args.dataset)}
+    ok = all(state == "ok" for files in report.values() for state in files.values())
+    if args.json:
+        print(json.dumps({"ok": ok, "datasets": report}))
+    else:
+        for name, files in report.items():
+            for stem, state in files.items():
+                print(f"{name}/{stem}: {state}")
+    if not ok:
+        raise DataError("some files are missing or damaged; run `python -m mnistlab data fetch` to repair them.")
+    return 0
+
+
+def data_inspect(args: argparse.Namespace) -> int:
+    from mnistlab.data.inspect import inspect_file
+
+    info = inspect_file(args.path)
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"{info['path']}: {info['format']}, {info['count']:,} items, shape {tuple(info['shape'])}"
+          + (" (gzip)" if info.get("compressed") else ""))
+    if info.get("label_histogram"):
+        print("labels: " + ", ".join(f"{i}: {n:,}" for i, n in enumerate(info["label_histogram"])))
+    return 0
+
+
+def runs(args: argparse.Namespace) -> int:
+    store = RunStore(args.runs_dir)
+    listed = store.list()
+    if args.json:
+        print(json.dumps([r.__dict__ for r in listed]))
+        return 0
+    if not listed:
+        print(f"no runs yet in {store.root}; start one with `python -m mnistlab train --preset fast`.")
+        return 0
+    for r in listed:
+        acc = f"{100 * r.test_accuracy:.2f}%" if r.test_accuracy is not None else "—"
+        secs = f"{r.train_seconds:.1f}s" if r.train_seconds is not None else "—"
+        print(f"{r.run_id:<52} {r.status:<11} {acc:>7} {secs:>8}  {r.description}")
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    store = RunStore(args.runs_dir)
+    info = store.info(args.run_id)
+    evaluation = load_evaluation(store, args.run_id)
+    if evaluation is None:
+        raise RunStoreError(f"run {args.run_id} has no saved model evaluation (status {info.status}).")
+    summary = {"run_id": args.run_id, "status": info.status, **evaluation.summary(),
+               "mistakes": evaluation.mistakes(20).tolist()}
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"run {args.run_id} ({info.status}): test accuracy {100 * evaluation.accuracy:.2f}%, "
+          f"loss {evaluation.loss:.4f} on {summary['count']:,} images")
+    for name, acc in zip(evaluation.classes, evaluation.per_class_accuracy):
+        print(f"  {name:<12} {100 * acc:6.2f}%")
+    return 0

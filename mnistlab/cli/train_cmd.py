@@ -1,0 +1,134 @@
+"""`mnistlab train`: build a TrainConfig from a preset and flags, run it, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from mnistlab.cli.progress import ProgressPrinter
+from mnistlab.errors import ConfigError
+from mnistlab.experiment import ExperimentResult, run_experiment
+from mnistlab.models.spec import ACTIVATIONS, INITS, NORMS, OUTPUTS
+from mnistlab.presets import PRESETS, get_preset
+from mnistlab.runs.store import RunStore
+from mnistlab.train.config import (AUGMENT_NAMES, DATASET_NAMES, DEVICES, ENGINES, LOSSES, OPTIMIZERS, SCHEDULES,
+                                   TrainConfig)
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'512,128' → (512, 128); '' or 'none' → () (no hidden layer)."""
+    if text.strip().lower() in ("", "none", "0"):
+        return ()
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--hidden takes comma-separated layer widths like 512,128; got {text!r}.") from None
+
+
+def parse_subset(text: str) -> int | float:
+    """'1000' → 1000 samples; '0.25' → a quarter of the training set."""
+    try:
+        return float(text) if "." in text or "e" in text.lower() else int(text)
+    except ValueError:
+        raise ConfigError(f"--train-subset takes a count (1000) or a fraction (0.25); got {text!r}.") from None
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=list(PRESETS), help="start from a preset; other flags override it")
+    p.add_argument("--dataset", choices=DATASET_NAMES)
+    p.add_argument("--hidden", help="hidden layer widths, e.g. 512,128 ('none' for no hidden layer)")
+    p.add_argument("--activation", choices=ACTIVATIONS)
+    p.add_argument("--leaky-slope", type=float)
+    p.add_argument("--dropout", type=float)
+    p.add_argument("--norm", choices=NORMS)
+    p.add_argument("--output", choices=OUTPUTS, help="output activation")
+    p.add_argument("--init", choices=INITS)
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--schedule", choices=SCHEDULES)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--loss", choices=LOSSES)
+    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--augment", choices=list(AUGMENT_NAMES))
+    p.add_argument("--train-subset", help="first N training images, or a fraction like 0.25")
+    p.add_argument("--test-subset", type=int, help="evaluate on the first N test images")
+    p.add_argument("--val-split", type=float, help="fraction of training data held out for validation")
+    p.add_argument("--engine", choices=ENGINES)
+    p.add_argument("--device", choices=DEVICES)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--config", help="a TrainConfig JSON file to start from (instead of a preset)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+
+
+FLAG_FIELDS = {  # CLI flag attribute → TrainConfig / MLPSpec field
+    "dataset": "dataset", "activation": "activation", "leaky_slope": "leaky_slope", "dropout": "dropout",
+    "norm": "norm", "output": "output", "init": "init", "optimizer": "optimizer", "lr": "lr",
+    "weight_decay": "weight_decay", "schedule": "schedule", "batch_size": "batch_size", "epochs": "epochs",
+    "loss": "loss", "label_smoothing": "label_smoothing", "test_subset": "test_subset",
+    "val_split": "val_split", "engine": "engine", "device": "device", "seed": "seed",
+}
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, str | None]:
+    """The preset (or --config file, or defaults) with every given flag applied."""
+    if args.config:
+        try:
+            with open(args.config) as f:
+                config = TrainConfig.from_json(f.read())
+        except OSError as e:
+            raise ConfigError(f"cannot read --config {args.config}: {e.strerror}.") from None
+    else:
+        config = get_preset(args.preset).config if args.preset else TrainConfig()
+    changes = {field: getattr(args, flag) for flag, field in FLAG_FIELDS.items() if getattr(args, flag) is not None}
+    if args.hidden is not None:
+        changes["hidden"] = parse_hidden(args.hidden)
+    if args.augment is not None:
+        changes["augment"] = AUGMENT_NAMES[args.augment]
+    if args.train_subset is not None:
+        changes["train_subset"] = parse_subset(args.train_subset)
+    return config.with_(**changes), args.preset
+
+
+def result_json(outcome: ExperimentResult) -> dict:
+    """The CLI's JSON contract for a finished `train`."""
+    ev, res = outcome.evaluation, outcome.result
+    return {
+        "run_id": outcome.run_id, "preset": outcome.preset, "dataset": outcome.config.dataset,
+        "engine": outcome.config.engine, "device": res.device, "status": res.status, "message": res.message,
+        "epochs": len(res.history), "epoch_seconds": res.epoch_seconds, "train_seconds": res.train_seconds,
+        "test_accuracy": ev.accuracy if ev else None, "test_loss": ev.loss if ev else None,
+        "per_class_accuracy": ev.per_class_accuracy if ev else None, "history": res.history,
+        "config": outcome.config.to_dict(),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    config, preset = config_from_args(args)
+    cancel = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def stop(signum, frame):  # first Ctrl-C stops gracefully and keeps the run; a second one aborts
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        print("\nstopping after this step (Ctrl-C again to abort)…", file=sys.stderr)
+        cancel.set()
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        outcome = run_experiment(config, preset=preset, store=RunStore(args.runs_dir), data_dir=args.data_dir,
+                                 subscribers=[ProgressPrinter()], cancel=cancel, owner="cli")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if args.json:
+        print(json.dumps(result_json(outcome)))
+    else:
+        print(f"saved run {outcome.run_id}")
+    if outcome.result.status == "diverged":
+        print(f"error: {outcome.result.message}", file=sys.stderr)
+        return 2
+    return 0

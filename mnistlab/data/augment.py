@@ -1,0 +1,121 @@
+"""Batched random augmentation on the device: per-sample affine warps, flips and elastic distortion.
+
+Conventions (pixel coordinates about the image centre, x to the right, y down, as the image is drawn):
+- rotation: a positive angle turns the content counter-clockwise on screen, so +90° equals
+  `torch.rot90(img, 1, dims=(-2, -1))` (and `numpy.rot90`);
+- translation: in pixels, +x moves the content right, +y moves it down;
+- scale > 1 enlarges the content; shear is along x (x' = x + tan(shear)·y, as torchvision's
+  single-angle shear); a flip mirrors left-right.
+The forward map is p_out = R·Sh·S·F·p_in + t (flip first, translation last). Pixels pulled from
+outside the image are 0 (black), so augment images in [0, 1] before any mean/std normalisation.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+
+from mnistlab.train.config import Augment
+
+TRUNCATE = 4.0  # Gaussian kernel radius in sigmas (scipy.ndimage.gaussian_filter's default)
+
+
+def affine_matrices(angle_deg: torch.Tensor, translate_px: torch.Tensor, scale: torch.Tensor,
+                    shear_deg: torch.Tensor, flip: torch.Tensor, size: tuple[int, int] = (28, 28)) -> torch.Tensor:
+    """`F.affine_grid` thetas (B, 2, 3) for per-sample forward transforms, see the module docstring.
+
+    Args:
+        angle_deg, scale, shear_deg: (B,) per-sample parameters.
+        translate_px: (B, 2) shift (dx, dy) in pixels.
+        flip: (B,) bool, mirror left-right.
+        size: (H, W) of the images, to convert pixels to affine_grid's [-1, 1] units.
+    A theta maps output to input locations (the inverse of the forward map), in normalised units
+    with align_corners=False.
+    """
+    h, w = size
+    a, k = torch.deg2rad(angle_deg), torch.tan(torch.deg2rad(shear_deg))
+    c, s = torch.cos(a), torch.sin(a)
+    f = 1.0 - 2.0 * flip.to(c.dtype)  # -1 mirrors x
+    # Inverse map in pixels: F · S⁻¹ · Sh⁻¹ · R⁻¹, with R⁻¹ = [[c, -s], [s, c]] and Sh⁻¹ = [[1, -k], [0, 1]].
+    m00, m01 = f * (c - k * s) / scale, f * (-s - k * c) / scale
+    m10, m11 = s / scale, c / scale
+    bx = -(m00 * translate_px[:, 0] + m01 * translate_px[:, 1])  # p_in = M⁻¹ (p_out - t)
+    by = -(m10 * translate_px[:, 0] + m11 * translate_px[:, 1])
+    # Normalised coords are u = 2x/W, v = 2y/H, so the off-diagonals pick up the aspect ratio.
+    row0 = torch.stack([m00, m01 * (h / w), 2 * bx / w], dim=-1)
+    row1 = torch.stack([m10 * (w / h), m11, 2 * by / h], dim=-1)
+    return torch.stack([row0, row1], dim=1)  # (B, 2, 3)
+
+
+@lru_cache(maxsize=16)
+def gaussian_matrix(sigma: float, n: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """(n, n) banded matrix G with G @ f = 1-D Gaussian convolution of f, zero-padded ("same" size).
+
+    The separable 2-D smoothing of a field f (..., H, W) is G_H @ f @ G_W (G is symmetric). On
+    28×28 fields with a radius-16 kernel (sigma 4) two small matmuls beat conv2d several times over.
+    """
+    radius = int(TRUNCATE * sigma + 0.5)
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
+    kernel /= kernel.sum()  # normalised over the full kernel, so zero padding darkens the border only
+    offset = torch.arange(n)[:, None] - torch.arange(n)[None, :]  # (n, n), i - j
+    g = torch.where(offset.abs() <= radius, kernel[(offset + radius).clamp(0, 2 * radius)], 0.0)
+    return g.to(device=device, dtype=dtype)
+
+
+def _draw(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Uniform [0, 1) floats drawn on the generator's device (x's if none), delivered on `device`."""
+    if generator is None:
+        return torch.rand(shape, device=device)
+    return torch.rand(shape, generator=generator, device=generator.device).to(device, non_blocking=True)
+
+
+def _per_axis(v: torch.Tensor, sx: float, sy: float) -> torch.Tensor:
+    """v (..., 2) with the x component times sx and y times sy (scalars: no host-to-device copy)."""
+    return v * sx if sx == sy else torch.stack([v[..., 0] * sx, v[..., 1] * sy], dim=-1)
+
+
+@torch.no_grad()
+def augment_batch(x: torch.Tensor, aug: Augment, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Apply `aug` to a float batch (B, H, W) in [0, 1], with parameters drawn per sample.
+
+    Returns a new tensor of the same shape, dtype and device (x itself when `aug` is inactive).
+    Random numbers come from `generator` on its own device and are moved to x's device; a CUDA
+    batch should get a CUDA generator (a CPU one works, at the price of a host-to-device copy, and
+    gives the same draws as on the CPU). With no generator the device's global RNG is used.
+    """
+    if not aug.active:
+        return x
+    assert x.ndim == 3 and x.is_floating_point(), f"expected a float batch (B, H, W), got {x.dtype} {tuple(x.shape)}"
+    b, h, w = x.shape
+    work = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32  # grid maths needs precision
+    u = _draw((b, 6), generator, x.device).to(work)  # one draw for all per-sample parameters
+    theta = affine_matrices(
+        angle_deg=(2 * u[:, 0] - 1) * aug.rotation,
+        translate_px=_per_axis(2 * u[:, 1:3] - 1, aug.translate * w, aug.translate * h),
+        scale=aug.scale_min + u[:, 3] * (aug.scale_max - aug.scale_min),
+        shear_deg=(2 * u[:, 4] - 1) * aug.shear,
+        flip=u[:, 5] < (0.5 if aug.hflip else 0.0),  # all False without hflip
+        size=(h, w),
+    )
+    grid = F.affine_grid(theta, [b, 1, h, w], align_corners=False)  # (B, H, W, 2), (x, y) in [-1, 1]
+    if aug.elastic_alpha:
+        field = _draw((b, 2, h, w), generator, x.device).to(work) * 2 - 1  # (B, 2, H, W): dx, dy per pixel
+        gh = gaussian_matrix(float(aug.elastic_sigma), h, x.device, work)
+        gw = gh if w == h else gaussian_matrix(float(aug.elastic_sigma), w, x.device, work)
+        field = gh @ field @ gw  # smooth along y then x; G is symmetric
+        field = _per_axis(field.permute(0, 2, 3, 1), 2 * aug.elastic_alpha / w, 2 * aug.elastic_alpha / h)
+        grid = grid + field  # alpha·field pixels in normalised grid units
+    out = F.grid_sample(x[:, None].to(work), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out[:, 0].to(x.dtype)
+
+
+def preview(image: torch.Tensor, aug: Augment, n: int, seed: int) -> torch.Tensor:
+    """`n` random draws of `aug` on one image (H, W), uint8 (0..255) or float in [0, 1]: (n, H, W) float."""
+    assert image.ndim == 2, f"expected one image (H, W), got shape {tuple(image.shape)}"
+    x = image.float() / 255 if image.dtype == torch.uint8 else image.float()
+    batch = x.expand(n, *x.shape).contiguous()
+    generator = torch.Generator(device=image.device).manual_seed(seed)
+    return augment_batch(batch, aug, generator)

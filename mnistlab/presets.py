@@ -1,0 +1,93 @@
+"""Presets: the classic tutorial recipes, each with the figure its source published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mnistlab.errors import ConfigError
+from mnistlab.models.spec import MLPSpec
+from mnistlab.train.config import Augment, TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named recipe: its config, what it teaches and its published test accuracy."""
+
+    name: str
+    title: str
+    lesson: str  # what a learner should watch and what it teaches
+    config: TrainConfig
+    published: float | None  # test accuracy the recipe's source reports (None: none published)
+    source: str  # where the recipe comes from
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "title": self.title, "lesson": self.lesson, "published": self.published,
+                "source": self.source, "config": self.config.to_dict()}
+
+
+KERAS = dict(init="glorot_uniform")  # Keras's Dense default: glorot-uniform weights, zero biases
+
+PRESETS: dict[str, Preset] = {p.name: p for p in [
+    Preset("seed000-mlp", "PyTorch tutorial MLP 784-512-10",
+           "The classic first MLP: one ReLU layer, plain SGD. Watch the test accuracy pass 97% in a few epochs.",
+           TrainConfig(model=MLPSpec(hidden=(512,)), optimizer="sgd", lr=0.1, batch_size=20, epochs=10),
+           0.97, "PyTorch MNIST MLP tutorial (torchvision + DataLoader, batch 20, SGD 0.1)"),
+    Preset("seed000-augment", "Same MLP trained on original + augmented copies",
+           "Augmentation (rotation, shift, zoom) doubles the data the network sees: slower epochs, better generalisation.",
+           TrainConfig(model=MLPSpec(hidden=(512,)), optimizer="sgd", lr=0.1, batch_size=20, epochs=10,
+                       augment=Augment(rotation=25, translate=0.1, scale_min=0.8, scale_max=1.2,
+                                       concat_original=True)),
+           0.98, "PyTorch MNIST MLP tutorial, augmented variant (RandomRotation 25° + RandomAffine, copy concatenated)"),
+    Preset("seed000-net2-adam", "Deeper net 784-512-120-84-10 with dropout and Adam",
+           "More layers, dropout after the first one and Adam: a smoother, faster climb than plain SGD.",
+           TrainConfig(model=MLPSpec(hidden=(512, 120, 84), dropout=0.3, dropout_where="first"),
+                       optimizer="adam", lr=1e-3, batch_size=64, epochs=10),
+           0.98, "PyTorch MNIST tutorial, second network (Adam 1e-3)"),
+    Preset("seed000-keras-dropout", "Keras 784-128-10 with dropout and augmentation",
+           "A small net with dropout 0.2 and light augmentation: robust to shifted and rotated digits.",
+           TrainConfig(model=MLPSpec(hidden=(128,), dropout=0.2, **KERAS), optimizer="adam", lr=1e-3,
+                       batch_size=32, epochs=10,
+                       augment=Augment(rotation=15, translate=0.1, scale_min=0.9, scale_max=1.1)),
+           None, "Keras Sequential MLP tutorial with ImageDataGenerator (no figure published)"),
+    Preset("seed001-sigmoid-mse", "'Make your own neural network' 784-200-10 sigmoid + MSE",
+           "The textbook network: sigmoid everywhere, squared error, one image per step. Slow but it learns.",
+           TrainConfig(model=MLPSpec(hidden=(200,), activation="sigmoid", output="sigmoid"), loss="mse",
+                       optimizer="sgd", lr=0.01, batch_size=1, epochs=3),
+           None, "'Make Your Own Neural Network' in PyTorch, first version (no figure published)"),
+    Preset("seed001-improved", "The same network improved: LeakyReLU, LayerNorm, Adam, BCE",
+           "Swap sigmoid for LeakyReLU, add LayerNorm, use Adam and binary cross-entropy: each fix speeds learning.",
+           TrainConfig(model=MLPSpec(hidden=(200,), activation="leaky_relu", leaky_slope=0.02, norm="layer",
+                                     output="sigmoid"),
+                       loss="bce", optimizer="adam", lr=1e-3, batch_size=1, epochs=3),
+           None, "'Make Your Own Neural Network' in PyTorch, improved version (no figure published)"),
+    Preset("seed002-numpy", "From scratch in NumPy: 784-100-10 ReLU with dropout",
+           "Every gradient written by hand. Only 1,000 training images: watch train accuracy race ahead of test.",
+           TrainConfig(engine="numpy", model=MLPSpec(hidden=(100,), dropout=0.5), loss="mse", optimizer="sgd",
+                       lr=0.005, batch_size=1, epochs=20, train_subset=1000, test_subset=1000, device="cpu"),
+           0.784, "Neural network from scratch in NumPy (first 1,000 train / 1,000 test images)"),
+    Preset("seed003-vanishing", "Vanishing gradients: 4×50 sigmoid, SGD 0.001",
+           "Four sigmoid layers and a tiny learning rate: gradients fade before reaching the first layer, "
+           "so after 100 epochs it barely beats guessing.",
+           TrainConfig(model=MLPSpec(hidden=(50, 50, 50, 50), activation="sigmoid", output="softmax", **KERAS),
+                       optimizer="sgd", lr=0.001, batch_size=256, epochs=100, train_subset=20_000,
+                       val_split=0.3, val_mode="last"),
+           0.2144, "Keras vanishing-gradient demonstration (one third of train, validation_split 0.3)"),
+    Preset("seed004-fashion", "Fashion-MNIST 784-256-128-10",
+           "The same kind of MLP on clothes: harder classes (shirt vs T-shirt vs pullover) cap the accuracy lower.",
+           TrainConfig(dataset="fashion-mnist", model=MLPSpec(hidden=(256, 128)), optimizer="sgd", lr=0.01,
+                       batch_size=64, epochs=30),
+           None, "PyTorch Fashion-MNIST MLP tutorial (no figure published)"),
+    Preset("fast", "Fast: 98% on MNIST in seconds",
+           "mnistlab's own recipe: a wide ReLU layer, Adam with a one-cycle schedule and large batches.",
+           TrainConfig(model=MLPSpec(hidden=(1024,)), optimizer="adam", lr=2e-3, schedule="onecycle",
+                       batch_size=128, epochs=4, label_smoothing=0.1),
+           None, "mnistlab"),
+]}
+
+
+def get_preset(name: str) -> Preset:
+    """Look a preset up by name, listing the known ones on a miss."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}.") from None

@@ -1,0 +1,73 @@
+"""Persist a run while it trains (a subscriber) and its artifacts when it ends."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from mnistlab.evaluate import Evaluation
+from mnistlab.models.torch_mlp import MLP
+from mnistlab.runs.files import load_arrays, load_model, read_json, save_arrays, save_model, write_json
+from mnistlab.runs.store import RunStore
+from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress
+
+HEARTBEAT_S = 5.0
+
+
+class RunRecorder:
+    """Subscriber that writes history.json each epoch and keeps run.json's heartbeat fresh."""
+
+    def __init__(self, store: RunStore, run_id: str):
+        self.store, self.run_id = store, run_id
+        self.history: list[dict] = []
+        self.last_beat = 0.0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.store.update(self.run_id, device=event.device, device_name=event.device_name,
+                              parameter_count=event.parameter_count, train_size=event.train_size,
+                              val_size=event.val_size, test_size=event.test_size)
+        elif isinstance(event, StepProgress):
+            now = time.monotonic()
+            if now - self.last_beat > HEARTBEAT_S:
+                self.last_beat = now
+                self.store.update(self.run_id, progress={"epoch": event.epoch, "step": event.step,
+                                                         "steps_per_epoch": event.steps_per_epoch})
+        elif isinstance(event, EpochEnded):
+            self.history.append(dict(event.__dict__))
+            write_json(self.store.path(self.run_id) / "history.json", self.history)
+            self.store.update(self.run_id, epochs_done=event.epoch, test_accuracy=event.test_accuracy,
+                              test_loss=event.test_loss, train_seconds=event.elapsed_s,
+                              epoch_seconds=[h["epoch_seconds"] for h in self.history])
+        elif isinstance(event, (RunFinished, RunFailed)):
+            pass  # the final status is written by save_outcome once the artifacts are on disk
+
+
+def save_artifacts(store: RunStore, run_id: str, model: MLP, evaluation: Evaluation) -> None:
+    """Weights, evaluation metrics and per-sample predictions of the final model."""
+    folder = store.path(run_id)
+    save_model(folder / "model.safetensors", model)
+    save_arrays(folder / "predictions.safetensors", {
+        "predictions": evaluation.predictions.astype(np.int64),
+        "probabilities": evaluation.probabilities.astype(np.float32),
+        "labels": evaluation.labels.astype(np.int64),
+    })
+    write_json(folder / "evaluation.json", evaluation.summary())
+
+
+def load_run_model(store: RunStore, run_id: str, device="cpu") -> MLP:
+    """The saved model of a run (safetensors + config only)."""
+    return load_model(store.path(run_id) / "model.safetensors", device=device)
+
+
+def load_evaluation(store: RunStore, run_id: str) -> Evaluation | None:
+    """The saved test evaluation of a run, or None if it has none yet."""
+    folder = store.path(run_id)
+    if not (folder / "evaluation.json").is_file() or not (folder / "predictions.safetensors").is_file():
+        return None
+    summary = read_json(folder / "evaluation.json")
+    arrays = load_arrays(folder / "predictions.safetensors")
+    return Evaluation(summary["loss"], summary["accuracy"], summary["per_class_accuracy"],
+                      np.asarray(summary["confusion"], dtype=np.int64), arrays["predictions"],
+                      arrays["probabilities"], arrays["labels"], tuple(summary["classes"]))

@@ -1,0 +1,145 @@
+"""The training loop shared by both engines: timing, events, cancellation and divergence."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import torch
+
+from mnistlab.data.split import Split
+from mnistlab.device import device_name, pick_device, synchronize
+from mnistlab.models.torch_mlp import MLP
+from mnistlab.train.config import TrainConfig
+from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress, Subscriber
+from mnistlab.train.prepare import PreparedData, prepare_data
+from mnistlab.train.schedule import lr_at
+
+PROGRESS_EVERY_S = 0.2  # at most five progress events a second: cheap for every subscriber
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the model, its per-epoch history and how it ended."""
+
+    status: str  # finished | stopped | diverged | failed
+    model: MLP | None
+    history: list[dict] = field(default_factory=list)
+    message: str = ""
+    epoch_seconds: list[float] = field(default_factory=list)
+    train_seconds: float = 0.0
+    device: str = "cpu"
+    data: PreparedData | None = None
+
+
+class _Bus:
+    """Fans events out to subscribers."""
+
+    def __init__(self, subscribers: Iterable[Subscriber]):
+        self.subscribers = [s for s in subscribers if s is not None]
+
+    def __call__(self, event: Event) -> None:
+        for subscriber in self.subscribers:
+            subscriber(event)
+
+
+def _make_stepper(config: TrainConfig, train: Split, device: torch.device):
+    if config.engine == "numpy":
+        from mnistlab.train.numpy_engine import NumpyStepper
+
+        return NumpyStepper(config, train)
+    from mnistlab.train.torch_engine import TorchStepper
+
+    return TorchStepper(config, train, device)
+
+
+def train(config: TrainConfig, *, data_dir: str | Path | None = None, data: PreparedData | None = None,
+          subscribers: Iterable[Subscriber] = (), cancel: threading.Event | None = None,
+          run_id: str = "") -> TrainResult:
+    """Train `config`, emitting events to `subscribers`; `cancel.set()` stops within one step.
+
+    Args:
+        config: the experiment.
+        data_dir: where the dataset lives (default $MNISTLAB_DATA_DIR or ./data).
+        data: already prepared splits (the dashboard passes cached ones).
+        subscribers: callables receiving each `Event`.
+        cancel: set it from another thread to stop; the run ends as "stopped".
+        run_id: recorded in the RunStarted event.
+    """
+    emit = _Bus(subscribers)
+    device = pick_device("cpu" if config.engine == "numpy" else config.device)
+    data = data or prepare_data(config, data_dir)
+    stepper = _make_stepper(config, data.train, device)
+    steps = stepper.steps_per_epoch()
+    total_steps = steps * config.epochs
+    emit(RunStarted(run_id, config.to_dict(), device.type, device_name(device) if config.engine == "torch" else "CPU (NumPy)",
+                    config.model.parameter_count(), steps, len(data.train),
+                    len(data.val) if data.val else 0, len(data.test)))
+    result = TrainResult("finished", None, device=device.type, data=data)
+    elapsed, global_step, epoch = 0.0, 0, 0
+    for epoch in range(1, config.epochs + 1):
+        stepper.begin_epoch()
+        synchronize(device)
+        start = last_report = time.perf_counter()
+        for index in range(steps):
+            if cancel is not None and cancel.is_set():
+                break
+            stepper.set_lr(lr_at(config.schedule, config.lr, global_step, total_steps, steps,
+                                 config.step_epochs, config.step_gamma))
+            stepper.step(index)
+            global_step += 1
+            now = time.perf_counter()
+            if now - last_report >= PROGRESS_EVERY_S:
+                last_report = now
+                loss = stepper.running_loss()  # one sync, a few times a second
+                if not math.isfinite(loss):
+                    break
+                emit(StepProgress(epoch, config.epochs, index + 1, steps, loss,
+                                  stepper.seen / (now - start), elapsed + now - start))
+        synchronize(device)
+        epoch_s = time.perf_counter() - start
+        elapsed += epoch_s
+        train_loss, train_acc = stepper.epoch_stats()
+        if not math.isfinite(train_loss):
+            return _diverged(result, stepper, emit, epoch, config, elapsed)
+        stopped = cancel is not None and cancel.is_set()
+        if stopped and stepper.seen == 0:
+            epoch -= 1
+            break
+        val_loss, val_acc = stepper.evaluate(data.val) if data.val is not None else (None, None)
+        test_loss, test_acc = stepper.evaluate(data.test)
+        record = EpochEnded(epoch, config.epochs, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc,
+                            stepper.lr, epoch_s, stepper.seen / max(epoch_s, 1e-9), elapsed)
+        result.history.append(_record(record, partial=stopped))
+        result.epoch_seconds.append(epoch_s)
+        emit(record)
+        stepper.snapshot()
+        if stopped:
+            break
+    result.status = "stopped" if cancel is not None and cancel.is_set() else "finished"
+    result.model, result.train_seconds = stepper.torch_model(), elapsed
+    last = result.history[-1] if result.history else {}
+    emit(RunFinished(result.status, epoch if result.history else 0, last.get("test_accuracy"),
+                     last.get("test_loss"), elapsed))
+    return result
+
+
+def _record(event: EpochEnded, partial: bool) -> dict:
+    row = {k: v for k, v in event.__dict__.items()}
+    row["partial"] = partial  # True when Stop cut the epoch short
+    return row
+
+
+def _diverged(result: TrainResult, stepper, emit, epoch: int, config: TrainConfig, elapsed: float) -> TrainResult:
+    """NaN/inf loss: keep the last good epoch's weights and metrics, explain what to do."""
+    result.status = "diverged"
+    result.message = (f"loss became NaN at epoch {epoch}: lower the learning rate "
+                      f"(now {config.lr:g}), e.g. to {config.lr / 10:g}.")
+    result.model = stepper.torch_model() if stepper.restore() else None
+    result.train_seconds = elapsed
+    emit(RunFailed("diverged", result.message, epoch, {"last_good_epoch": epoch - 1}))
+    return result

@@ -1,0 +1,143 @@
+"""The PyTorch training step: data resident on the device, batches cut by index, no DataLoader."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from mnistlab.data.augment import augment_batch
+from mnistlab.data.split import Split
+from mnistlab.models.torch_mlp import MLP, build_model
+from mnistlab.train.config import TrainConfig
+from mnistlab.train.losses import compute_loss
+
+EVAL_BATCH = 10_000  # test-set forward passes in chunks of this many images
+
+
+def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    """The optimizer named by the config (foreach kernels: fewer launches per step)."""
+    kw = dict(lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, foreach=True, **kw)
+    if config.optimizer == "momentum":
+        return torch.optim.SGD(params, momentum=config.momentum, foreach=True, **kw)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, foreach=True, **kw)
+    return torch.optim.AdamW(params, foreach=True, **kw)
+
+
+def to_inputs(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) → float32 in [0, 1] on the same device."""
+    return images.float().div_(255.0)
+
+
+class TorchStepper:
+    """Owns the model, optimizer and device-resident data of one PyTorch run."""
+
+    def __init__(self, config: TrainConfig, train: Split, device: torch.device):
+        self.config, self.device = config, device
+        torch.manual_seed(config.seed)
+        self.model: MLP = build_model(config.model).to(device)
+        self.x = to_inputs(train.images.to(device))  # (N, 28, 28)
+        self.y = train.labels.to(device)  # (N,)
+        if config.model.standardize:
+            self.model.set_standardization(self.x.mean().item(), self.x.std().item())
+        self.optimizer = make_optimizer(config, self.model.parameters())
+        # Shuffling and augmentation draw from their own seeded generators on the device.
+        self.gen = torch.Generator(device=device).manual_seed(config.seed)
+        self.aug = config.augment
+        self.flat = not self.aug.active  # without augmentation keep (N, 784): no reshape per step
+        if self.flat:
+            self.x = self.x.reshape(len(self.x), -1)
+        self.epoch_x, self.epoch_y = self.x, self.y
+        self.loss_sum = torch.zeros((), device=device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=device)
+        self.seen = 0
+        self.lr = config.lr
+        self._snapshot: dict[str, torch.Tensor] | None = None
+
+    @property
+    def samples_per_epoch(self) -> int:
+        return len(self.x) * (2 if self.aug.concat_original else 1)
+
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.samples_per_epoch / self.config.batch_size)
+
+    def begin_epoch(self) -> None:
+        """Reset the running sums, draw this epoch's order (and augmented copy if asked)."""
+        self.model.train()
+        if self.aug.concat_original:
+            # The tutorials' recipe: the original images plus one freshly augmented copy.
+            copy = torch.cat([augment_batch(chunk, self.aug, self.gen) for chunk in self.x.split(EVAL_BATCH)])
+            self.epoch_x, self.epoch_y = torch.cat([self.x, copy]), torch.cat([self.y, self.y])
+        self.order = torch.randperm(len(self.epoch_x), device=self.device, generator=self.gen)
+        self.loss_sum.zero_()
+        self.correct.zero_()
+        self.seen = 0
+
+    def set_lr(self, lr: float) -> None:
+        if lr != self.lr:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            self.lr = lr
+
+    def step(self, index: int) -> None:
+        """One optimizer step on batch number `index` of this epoch."""
+        batch = self.config.batch_size
+        idx = self.order[index * batch:(index + 1) * batch]
+        x, y = self.epoch_x[idx], self.epoch_y[idx]
+        if self.aug.active and not self.aug.concat_original:
+            x = augment_batch(x, self.aug, self.gen)
+        logits = self.model(x)
+        loss = compute_loss(logits, y, self.config.loss, self.config.model.output, self.config.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        # Running sums stay on the device: no sync until someone asks.
+        n = len(y)
+        self.loss_sum += loss.detach() * n
+        self.correct += (logits.detach().argmax(1) == y).sum()
+        self.seen += n
+
+    def running_loss(self) -> float:
+        return self.loss_sum.item() / max(self.seen, 1)
+
+    def epoch_stats(self) -> tuple[float, float]:
+        """(mean training loss, training accuracy) over the epoch so far."""
+        return self.running_loss(), self.correct.item() / max(self.seen, 1)
+
+    @torch.no_grad()
+    def evaluate(self, split: Split) -> tuple[float, float]:
+        """(mean loss, accuracy) on a split, in eval mode."""
+        return evaluate_loss_accuracy(self.model, split, self.config, self.device)
+
+    def snapshot(self) -> None:
+        """Remember the current weights (the last good state if a later epoch diverges)."""
+        self._snapshot = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def restore(self) -> bool:
+        if self._snapshot is None:
+            return False
+        self.model.load_state_dict(self._snapshot)
+        return True
+
+    def torch_model(self) -> MLP:
+        return self.model
+
+
+@torch.no_grad()
+def evaluate_loss_accuracy(model: MLP, split: Split, config: TrainConfig, device: torch.device) -> tuple[float, float]:
+    """(mean loss, accuracy) of `model` on `split`, batched, in eval mode."""
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    for images, labels in zip(split.images.split(EVAL_BATCH), split.labels.split(EVAL_BATCH)):
+        x, y = to_inputs(images.to(device)), labels.to(device)
+        logits = model(x)
+        loss_sum += compute_loss(logits, y, config.loss, config.model.output).double() * len(y)
+        correct += (logits.argmax(1) == y).sum()
+    model.train(was_training)
+    n = max(len(split), 1)
+    return loss_sum.item() / n, correct.item() / n
