@@ -1,0 +1,22 @@
+"""mnistlab: learn and experiment with multi-layer perceptrons on MNIST and Fashion-MNIST."""
+
+from mnistlab.data import DATASETS, Split, dataset_info, is_present, load_split, resolve_data_dir
+from mnistlab.errors import ConfigError, DataError, DeviceError, MnistlabError, RunStoreError
+from mnistlab.evaluate import Evaluation, evaluate
+from mnistlab.experiment import ExperimentResult, run_experiment
+from mnistlab.models import MLP, MLPSpec, build_model
+from mnistlab.presets import PRESETS, Preset, get_preset
+from mnistlab.runs.store import RunInfo, RunStore
+from mnistlab.train.config import Augment, TrainConfig
+from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress
+from mnistlab.train.loop import TrainResult, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATASETS", "MLP", "PRESETS", "Augment", "ConfigError", "DataError", "DeviceError", "EpochEnded", "Evaluation",
+    "Event", "ExperimentResult", "MLPSpec", "MnistlabError", "Preset", "RunFailed", "RunFinished", "RunInfo",
+    "RunStarted", "RunStore", "RunStoreError", "Split", "StepProgress", "TrainConfig", "TrainResult", "build_model",
+    "dataset_info", "evaluate", "get_preset", "is_present", "load_split", "resolve_data_dir", "run_experiment",
+    "train",
+]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from mnistlab.device import pick_device
 from mnistlab.evaluate import Evaluation, evaluate
 from mnistlab.errors import MnistlabError
 from mnistlab.runs.record import RunRecorder, save_artifacts
@@ -38,10 +39,12 @@ def run_experiment(config: TrainConfig, *, preset: str | None = None, store: Run
     message, emits RunFailed, and re-raises for the caller to report.
     """
     store = store or RunStore()
+    # Bad input (no GPU, missing data, impossible subset) fails here, before a run exists.
+    pick_device("cpu" if config.engine == "numpy" else config.device)
+    data = data or prepare_data(config, data_dir)
     run_id = store.create(config.to_dict(), preset=preset, owner=owner)
     subscribers = [RunRecorder(store, run_id), *subscribers]
     try:
-        data = data or prepare_data(config, data_dir)
         result = train(config, data=data, subscribers=subscribers, cancel=cancel, run_id=run_id)
         evaluation = None
         if result.model is not None:
