@@ -7,11 +7,11 @@ import pytest
 import safetensors.numpy
 import safetensors.torch
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mnistlab.models import MLP, MLPSpec, output_probabilities
 from mnistlab.models.numpy_mlp import NumpyMLP
+from mnistlab.train.losses import compute_loss
 
 GRAD_TOL = 1e-6  # relative error in float64
 
@@ -38,16 +38,6 @@ def torch_forward(model: MLP, net: NumpyMLP, x: torch.Tensor) -> torch.Tensor:
         else:
             h = module(h)
     return h
-
-
-def torch_loss(logits: torch.Tensor, y: torch.Tensor, loss: str, output: str) -> torch.Tensor:
-    """The reference conventions: F.cross_entropy / NLL of normalised sigmoid, and F.mse_loss on one-hot."""
-    if loss == "ce":
-        if output == "sigmoid":
-            return F.nll_loss(torch.log(output_probabilities(logits, "sigmoid")), y)
-        return F.cross_entropy(logits, y)
-    o = {"none": logits, "sigmoid": torch.sigmoid(logits), "softmax": torch.softmax(logits, dim=1)}[output]
-    return F.mse_loss(o, F.one_hot(y, 10).to(o.dtype))
 
 
 def rel_err(a: np.ndarray, ref: np.ndarray) -> float:

@@ -3,12 +3,14 @@
 The layers mirror `mnistlab.models.torch_mlp.MLP` one for one (Linear, activation, Dropout…), so
 `state_dict()` has the same keys (`layers.0.weight`, …) and the weights load into the torch model.
 
-Loss conventions (identical to the torch engine's losses):
+Loss conventions, identical to `mnistlab.train.losses.compute_loss` (t is the one-hot target, smoothed
+to t·(1 − ε) + ε/10 when label_smoothing ε > 0, as the torch engine does for every loss):
 - "ce": output "none"/"softmax": mean softmax cross-entropy of the logits (`F.cross_entropy`);
-  output "sigmoid": mean negative log of the normalised sigmoid, p_k = σ(z_k) / Σ_j σ(z_j)
+  output "sigmoid": mean −Σ t_k log p_k of the normalised sigmoid p_k = σ(z_k) / Σ_j σ(z_j)
   (the probabilities `predict_proba` and `output_probabilities` report).
-- "mse": mean over all B×10 elements of (o − onehot)², o = σ(z), softmax(z) or z by output
-  (`F.mse_loss(o, onehot)`).
+- "mse": mean over all B×10 elements of (o − t)², o = σ(z), softmax(z) or z by output
+  (`F.mse_loss(o, t)`), so its gradient is 2(o − t)/(10B): 1/10 of the "Σ(o − t)²/2" tutorials'.
+SGD's weight decay is torch's coupled L2: ∇p + wd·p.
 """
 
 from __future__ import annotations
@@ -180,27 +182,42 @@ class NumpyMLP:
         return x  # (B, 10)
 
     def loss_and_grads(
-        self, x: np.ndarray, y: np.ndarray, loss: str, train: bool = True, rng: np.random.Generator | None = None
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        loss: str,
+        train: bool = True,
+        rng: np.random.Generator | None = None,
+        label_smoothing: float = 0.0,
     ) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
         """Mean loss on (x, integer labels y) and [(parameter, gradient), …] by hand-written backprop."""
         logits = self.forward(x, train=train, rng=rng)  # (B, 10)
-        value, grad = loss_and_grad(logits, np.asarray(y), loss, self.spec.output)
+        value, grad = loss_and_grad(logits, np.asarray(y), loss, self.spec.output, label_smoothing)
         for layer in reversed(self.layers[1:]):
             grad = layer.backward(grad)
         self.layers[0].backward(grad, input_grad=False)  # nobody needs dL/dx of the pixels
         return value, [pair for layer in self.layers for pair in layer.grads()]
 
-    def sgd_step(self, grads: list[tuple[np.ndarray, np.ndarray]], lr: float) -> None:
-        """Plain SGD, in place: p ← p − lr·∇p."""
+    def sgd_step(self, grads: list[tuple[np.ndarray, np.ndarray]], lr: float, weight_decay: float = 0.0) -> None:
+        """Plain SGD, in place: p ← p − lr·(∇p + weight_decay·p), as torch.optim.SGD."""
         for p, g in grads:
+            if weight_decay:
+                g = g + weight_decay * p
             p -= lr * g
 
     def train_step(
-        self, x: np.ndarray, y: np.ndarray, loss: str, lr: float, rng: np.random.Generator | None = None
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        loss: str,
+        lr: float,
+        rng: np.random.Generator | None = None,
+        label_smoothing: float = 0.0,
+        weight_decay: float = 0.0,
     ) -> float:
         """One SGD step on a batch (dropout active); returns the batch's mean loss before the step."""
-        value, grads = self.loss_and_grads(x, y, loss, train=True, rng=rng)
-        self.sgd_step(grads, lr)
+        value, grads = self.loss_and_grads(x, y, loss, train=True, rng=rng, label_smoothing=label_smoothing)
+        self.sgd_step(grads, lr, weight_decay)
         return value
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
@@ -244,28 +261,32 @@ def probabilities(logits: np.ndarray, output: str) -> np.ndarray:
     return _softmax(logits)
 
 
-def loss_and_grad(logits: np.ndarray, y: np.ndarray, loss: str, output: str) -> tuple[float, np.ndarray]:
+def loss_and_grad(
+    logits: np.ndarray, y: np.ndarray, loss: str, output: str, label_smoothing: float = 0.0
+) -> tuple[float, np.ndarray]:
     """Mean loss over the batch and its gradient dL/dlogits (B, 10); conventions in the module docstring."""
     assert loss in LOSSES, f"the NumPy engine supports losses {LOSSES}, not {loss!r}"
     B = len(logits)
-    onehot = np.zeros_like(logits)
-    onehot[np.arange(B), y] = 1  # (B, 10)
+    target = np.zeros_like(logits)
+    target[np.arange(B), y] = 1  # (B, 10) one-hot
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / target.shape[1]
     if loss == "ce" and output == "sigmoid":
-        # -log(σ_y / Σσ) = softplus(-z_y) + log Σσ; d/dz_k = -δ_ky (1 − σ_k) + σ_k (1 − σ_k) / Σσ
+        # −Σ t log(σ/Σσ) = Σ t·softplus(−z) + log Σσ (as Σt = 1); d/dz_k = −t_k (1 − σ_k) + σ_k (1 − σ_k) / Σσ
         s = _sigmoid(logits)
         total = s.sum(axis=1, keepdims=True)  # (B, 1)
-        value = np.logaddexp(0, -logits[np.arange(B), y]).mean() + np.log(total).mean()
-        grad = (s * (1 - s) / total - onehot * (1 - s)) / B
+        value = (target * np.logaddexp(0, -logits)).sum(axis=1).mean() + np.log(total).mean()
+        grad = (s * (1 - s) / total - target * (1 - s)) / B
         return float(value), grad
     if loss == "ce":
-        # softmax cross-entropy on the logits; d/dz = softmax − onehot
+        # softmax cross-entropy on the logits; d/dz = softmax − t
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (B, 10)
-        value = -log_p[np.arange(B), y].mean()
-        return float(value), (np.exp(log_p) - onehot) / B
-    # mse: mean over B×10 of (o − onehot)², then back through the output activation
+        value = -(target * log_p).sum(axis=1).mean()
+        return float(value), (np.exp(log_p) - target) / B
+    # mse: mean over B×10 of (o − t)², then back through the output activation
     o = _sigmoid(logits) if output == "sigmoid" else _softmax(logits) if output == "softmax" else logits
-    diff = o - onehot
+    diff = o - target
     value = (diff**2).mean()
     grad_o = 2 * diff / diff.size  # (B, 10)
     if output == "sigmoid":

@@ -1,0 +1,57 @@
+"""Shared fixtures: tiny synthetic datasets written as real IDX files, the real data, a run store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistlab.data.idx import write_idx
+
+REAL_DATA = Path(os.environ.get("MNISTLAB_TEST_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+
+
+def synthetic_images(labels: np.ndarray, seed: int) -> np.ndarray:
+    """Learnable 28×28 images: class c lights a 6×6 block at a class-specific place, plus noise."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 40, size=(len(labels), 28, 28), dtype=np.uint8)
+    for c in range(10):
+        row, col = 2 + (c // 5) * 12, 1 + (c % 5) * 5
+        images[labels == c, row:row + 6, col:col + 5] = 230
+    return images
+
+
+def write_dataset(root: Path, name: str, n_train: int = 600, n_test: int = 200, seed: int = 0) -> Path:
+    """Write the four IDX files of a small synthetic dataset under root/name (train gz, test raw)."""
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n, suffix in (("train", n_train, ".gz"), ("t10k", n_test, "")):
+        labels = np.arange(n, dtype=np.uint8) % 10
+        np.random.default_rng(seed + n).shuffle(labels)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", synthetic_images(labels, seed + n))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", labels)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory) -> Path:
+    """A data dir with synthetic 'mnist' and 'fashion-mnist' (600 train / 200 test each)."""
+    root = tmp_path_factory.mktemp("data")
+    write_dataset(root, "mnist", seed=1)
+    write_dataset(root, "fashion-mnist", seed=2)
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The real MNIST/Fashion-MNIST IDX files in ../shared/data (present in CI)."""
+    if not (REAL_DATA / "mnist" / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"real data not found at {REAL_DATA}; set MNISTLAB_TEST_DATA")
+    return REAL_DATA
+
+
+@pytest.fixture
+def runs_dir(tmp_path) -> Path:
+    return tmp_path / "runs"
