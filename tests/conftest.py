@@ -28,7 +28,7 @@ def write_dataset(root: Path, name: str, n_train: int = 600, n_test: int = 200, 
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     for prefix, n, suffix in (("train", n_train, ".gz"), ("t10k", n_test, "")):
-        labels = np.arange(n, dtype=np.uint8) % 10
+        labels = (np.arange(n) % 10).astype(np.uint8)
         np.random.default_rng(seed + n).shuffle(labels)
         write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", synthetic_images(labels, seed + n))
         write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", labels)

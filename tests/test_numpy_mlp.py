@@ -44,7 +44,8 @@ def rel_err(a: np.ndarray, ref: np.ndarray) -> float:
     return float(np.abs(a - ref).max() / max(np.abs(ref).max(), 1e-300))
 
 
-def check_against_torch(spec: MLPSpec, loss: str, batch: int = 6, seed: int = 0) -> None:
+def check_against_torch(spec: MLPSpec, loss: str, smoothing: float = 0.0, batch: int = 6, seed: int = 0) -> None:
+    """Loss and every parameter gradient equal torch autograd through the torch engine's `compute_loss`."""
     rng = np.random.default_rng(seed)
     x = rng.random((batch, 28, 28))
     y = rng.integers(0, 10, batch)
@@ -52,8 +53,9 @@ def check_against_torch(spec: MLPSpec, loss: str, batch: int = 6, seed: int = 0)
     if spec.standardize:
         net.set_standardization(0.13, 0.31)
     model = torch_twin(net)
-    value, grads = net.loss_and_grads(x, y, loss, train=True, rng=np.random.default_rng(seed + 1))
-    ref = torch_loss(torch_forward(model, net, torch.from_numpy(x)), torch.from_numpy(y), loss, spec.output)
+    value, grads = net.loss_and_grads(x, y, loss, rng=np.random.default_rng(seed + 1), label_smoothing=smoothing)
+    logits = torch_forward(model, net, torch.from_numpy(x))
+    ref = compute_loss(logits, torch.from_numpy(y), loss, spec.output, smoothing)
     ref.backward()
     assert abs(value - ref.item()) <= GRAD_TOL * abs(ref.item())
     params = list(model.named_parameters())
@@ -63,17 +65,31 @@ def check_against_torch(spec: MLPSpec, loss: str, batch: int = 6, seed: int = 0)
         assert rel_err(g, tp.grad.numpy()) <= GRAD_TOL, name
 
 
-CASES = list(
-    itertools.product(
-        ("relu", "sigmoid"), ("none", "sigmoid", "softmax"), ("mse", "ce"), ((), (7,), (6, 5)), (0.0, 0.4)
-    )
-)
+OUTPUTS = ("none", "sigmoid", "softmax")
+CASES = list(itertools.product(("relu", "sigmoid"), OUTPUTS, ("mse", "ce"), ((), (7,), (6, 5)), (0.0, 0.4)))
 
 
 @pytest.mark.parametrize("activation, output, loss, hidden, dropout", CASES)
 def test_gradients_match_torch(activation, output, loss, hidden, dropout):
     spec = MLPSpec(hidden=hidden, activation=activation, output=output, dropout=dropout)
     check_against_torch(spec, loss)
+
+
+@pytest.mark.parametrize("activation, output, loss", itertools.product(("relu", "sigmoid"), OUTPUTS, ("mse", "ce")))
+def test_gradients_with_label_smoothing(activation, output, loss):
+    check_against_torch(MLPSpec(hidden=(7,), activation=activation, output=output), loss, smoothing=0.1)
+
+
+def test_sgd_weight_decay_matches_torch():
+    net = NumpyMLP(MLPSpec(hidden=(5,)))
+    model = torch_twin(net)
+    x, y = np.random.default_rng(0).random((4, 784)), np.array([1, 2, 3, 4])
+    net.train_step(x, y, "ce", lr=0.3, weight_decay=0.01)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.3, weight_decay=0.01)
+    compute_loss(model(torch.from_numpy(x)), torch.from_numpy(y), "ce", "none").backward()
+    optimizer.step()
+    for key, value in model.state_dict().items():
+        np.testing.assert_allclose(net.state_dict()[key], value.numpy(), rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("loss", ["mse", "ce"])

@@ -29,7 +29,7 @@ def _is_int(field: str) -> bool:
 
 def _diagnose(path: Path, lines: list[str], numbers: list[int]) -> DataError:
     """The first problem in a chunk numpy refused, found row by row for a precise message."""
-    for lineno, line in zip(numbers, lines):
+    for lineno, line in zip(numbers, lines, strict=True):
         fields = line.rstrip("\r\n").split(",")
         if len(fields) != COLUMNS:
             return _columns_error(path, lineno, len(fields))
@@ -81,7 +81,7 @@ def _parse(path: Path, lines: list[str], numbers: list[int]) -> np.ndarray:
 
 def _open_text(path: Path, max_bytes: int):
     if is_gzip(path):
-        return io.TextIOWrapper(_Capped(gzip.open(path, "rb"), path, max_bytes), encoding="utf-8-sig")
+        return io.TextIOWrapper(io.BufferedReader(_Capped(gzip.open(path, "rb"), path, max_bytes)), encoding="utf-8-sig")
     return open(path, encoding="utf-8-sig")
 
 
@@ -107,7 +107,8 @@ class _Capped(io.RawIOBase):
 
 
 def _too_large(path: Path, limit: int, what: str = "") -> str:
-    return (f"{path}: the file is larger than the {limit / 2**20:.0f} MiB limit{' ' + what if what else ''}; split it "
+    size = f"{limit / 2**20:.0f} MiB" if limit >= 2**20 else f"{limit:,}-byte"
+    return (f"{path}: the file is larger than the {size} limit{' ' + what if what else ''}; split it "
             f"into smaller files (e.g. `split -l 30000 {path.name} part-`, then add the header line to each "
             "part if it has one) or raise max_bytes.")
 
@@ -134,8 +135,8 @@ def read_csv(path: str | Path, max_bytes: int = MAX_BYTES) -> Split:
             first = next(numbered, None)
             if first is None:
                 raise DataError(f"{path}: file holds no rows (only blank lines).")
-            if not all(_is_int(x) for x in first[1].split(",")):
-                first = None  # a header row: skip it
+            if not _is_int(first[1].split(",")[0]):
+                first = None  # a header row ("label,pixel0,..."): skip it; a bad data row is diagnosed below
             rows = itertools.chain([first] if first else [], numbered)
             while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
                 numbers, lines = [n for n, _ in chunk], [line for _, line in chunk]

@@ -8,9 +8,9 @@ import os
 import shutil
 import tempfile
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from mnistlab.data.datasets import FILES, DatasetInfo, dataset_info, file_path, resolve_data_dir
 from mnistlab.data.idx import is_gzip

@@ -8,8 +8,9 @@ import subprocess
 import tarfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from mnistlab.data.datasets import DatasetInfo
 
