@@ -192,6 +192,7 @@ class NumpyMLP:
     ) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
         """Mean loss on (x, integer labels y) and [(parameter, gradient), …] by hand-written backprop."""
         logits = self.forward(x, train=train, rng=rng)  # (B, 10)
+        self.last_logits = logits  # kept so a trainer can count correct predictions without a second pass
         value, grad = loss_and_grad(logits, np.asarray(y), loss, self.spec.output, label_smoothing)
         for layer in reversed(self.layers[1:]):
             grad = layer.backward(grad)

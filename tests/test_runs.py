@@ -1,0 +1,121 @@
+"""The run store: saved artifacts, bit-exact reload, listing, interruption, safety."""
+
+import json
+import os
+
+import pytest
+import torch
+
+from mnistlab.errors import RunStoreError
+from mnistlab.experiment import run_experiment
+from mnistlab.models.spec import MLPSpec
+from mnistlab.runs.files import load_model
+from mnistlab.runs.record import load_evaluation, load_run_model
+from mnistlab.runs.store import RunStore, check_run_id
+from mnistlab.train.config import TrainConfig
+
+CONFIG = TrainConfig(model=MLPSpec(hidden=(16,)), optimizer="adam", lr=3e-3, batch_size=50, epochs=2, device="cpu")
+
+
+@pytest.fixture
+def finished(tiny_data_dir, runs_dir):
+    store = RunStore(runs_dir)
+    return store, run_experiment(CONFIG, preset="fast", store=store, data_dir=tiny_data_dir)
+
+
+def test_a_run_saves_config_history_evaluation_and_weights(finished):
+    store, outcome = finished
+    folder = store.path(outcome.run_id)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json", "evaluation.json", "history.json", "model.safetensors", "predictions.safetensors", "run.json"]
+    assert TrainConfig.from_dict(store.config(outcome.run_id)["config"]) == CONFIG
+    assert [h["epoch"] for h in store.history(outcome.run_id)] == [1, 2]
+    info = store.info(outcome.run_id)
+    assert info.status == "finished" and info.preset == "fast" and info.test_accuracy == outcome.evaluation.accuracy
+
+
+def test_saved_model_reloads_bit_for_bit(finished, tiny_data_dir):
+    store, outcome = finished
+    reloaded = load_run_model(store, outcome.run_id)
+    for (name, a), (_, b) in zip(outcome.result.model.state_dict().items(), reloaded.state_dict().items()):
+        assert torch.equal(a.cpu(), b), name
+    x = torch.rand(8, 28, 28)
+    outcome.result.model.eval()
+    assert torch.equal(outcome.result.model(x), reloaded(x))
+    ev = load_evaluation(store, outcome.run_id)
+    assert ev.accuracy == outcome.evaluation.accuracy
+    assert (ev.predictions == outcome.evaluation.predictions).all()
+    assert ev.confusion.sum() == 200
+
+
+def test_listing_is_newest_first_and_delete_removes(finished, tiny_data_dir):
+    store, first = finished
+    second = run_experiment(CONFIG.with_(epochs=1), store=store, data_dir=tiny_data_dir)
+    listed = [r.run_id for r in store.list()]
+    assert set(listed) == {first.run_id, second.run_id}
+    store.delete(first.run_id)
+    assert [r.run_id for r in store.list()] == [second.run_id]
+
+
+def test_a_run_whose_process_died_is_listed_as_interrupted(runs_dir):
+    store = RunStore(runs_dir)
+    run_id = store.create(CONFIG.to_dict(), preset=None)
+    store.update(run_id, pid=2**22 + 12345, process="gone")  # a process that does not exist
+    assert store.info(run_id).status == "interrupted"
+
+
+def test_a_running_run_of_this_process_is_running(runs_dir):
+    store = RunStore(runs_dir)
+    run_id = store.create(CONFIG.to_dict(), preset=None)
+    assert store.info(run_id).status == "running"
+    with pytest.raises(RunStoreError, match="still running"):
+        store.delete(run_id)
+
+
+def test_half_written_and_foreign_folders_are_skipped(runs_dir, finished):
+    store, outcome = finished
+    (runs_dir / "not-a-run").mkdir()  # no run.json
+    (runs_dir / ".run.json.tmp").write_text("{")
+    broken = runs_dir / "20260101-000000-mnist-x-000000"
+    broken.mkdir()
+    (broken / "run.json").write_text("{ half")
+    assert [r.run_id for r in store.list()] == [outcome.run_id]
+
+
+@pytest.mark.parametrize("bad", ["../etc", "a/b", "..", "", "X" * 200, "run id", "/abs"])
+def test_run_ids_are_validated(bad):
+    with pytest.raises(RunStoreError):
+        check_run_id(bad)
+
+
+def test_pickle_model_files_are_refused(tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"\x80\x04not really a pickle")
+    with pytest.raises(RunStoreError, match="only .safetensors"):
+        load_model(path)
+
+
+def test_weights_that_do_not_match_the_config_are_refused(finished):
+    store, outcome = finished
+    with pytest.raises(RunStoreError, match="do not match the config"):
+        load_model(store.path(outcome.run_id) / "model.safetensors", spec=MLPSpec(hidden=(17,)))
+
+
+def test_failed_training_marks_the_run_failed(tiny_data_dir, runs_dir, monkeypatch):
+    from mnistlab import experiment
+
+    def boom(*a, **k):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(experiment, "train", boom)
+    store = RunStore(runs_dir)
+    with pytest.raises(RuntimeError):
+        run_experiment(CONFIG, store=store, data_dir=tiny_data_dir)
+    (info,) = store.list()
+    assert info.status == "failed" and "simulated crash" in info.message
+
+
+def test_run_json_is_valid_json_after_every_write(finished):
+    store, outcome = finished
+    data = json.loads((store.path(outcome.run_id) / "run.json").read_text())
+    assert data["pid"] == os.getpid() and data["status"] == "finished"
