@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnistlab.data.augment import affine_matrices, augment_batch, gaussian_matrix, preview
+from mnistlab.data.augment import affine_matrices, augment_batch, base_grid, gaussian_matrix, preview
 from mnistlab.train.config import Augment
 
 AFFINE = Augment(rotation=15, translate=0.1, scale_min=0.9, scale_max=1.1, shear=10)
@@ -23,12 +23,12 @@ def pattern(b: int = 1) -> torch.Tensor:
 
 
 def warp(x: torch.Tensor, angle=0.0, dx=0.0, dy=0.0, scale=1.0, shear=0.0, flip=False) -> torch.Tensor:
-    """Apply one explicit transform to every image of x (B, 28, 28) via affine_matrices."""
-    b = len(x)
+    """Apply one explicit transform to every image of x (B, H, W) via affine_matrices and F.affine_grid."""
+    b, h, w = x.shape
     theta = affine_matrices(torch.full((b,), float(angle)), torch.tensor([[dx, dy]]).expand(b, 2),
                             torch.full((b,), float(scale)), torch.full((b,), float(shear)),
-                            torch.full((b,), flip, dtype=torch.bool))
-    grid = F.affine_grid(theta, [b, 1, 28, 28], align_corners=False)
+                            torch.full((b,), flip, dtype=torch.bool), size=(h, w))
+    grid = F.affine_grid(theta, [b, 1, h, w], align_corners=False)
     return F.grid_sample(x[:, None], grid, align_corners=False)[:, 0]
 
 
@@ -73,6 +73,22 @@ def test_shear_moves_rows_by_tan_times_height():
     x[0, 18, 10] = 1.0  # pixel-centre y = 18 - 13.5 = +4.5 px below the centre
     y = warp(x, shear=45.0)
     assert y[0, 18].argmax().item() in (14, 15) and y[0, 18].sum().item() == pytest.approx(1, abs=1e-4)
+
+
+def test_non_square_images_transform_like_a_crop_of_a_square_one():
+    # Rows 4:24 of a 28×28 image share its centre; content that stays inside them must agree.
+    x = torch.zeros(1, 28, 28)
+    x[0, 11:17, 9:20] = torch.linspace(0.2, 1.0, 11)
+    kw = dict(angle=30.0, dx=2.0, dy=-1.0, scale=1.1, shear=10.0, flip=True)
+    torch.testing.assert_close(warp(x[:, 4:24], **kw), warp(x, **kw)[:, 4:24], atol=1e-5, rtol=0)
+
+
+def test_base_grid_matches_affine_grid():
+    theta = torch.randn(5, 2, 3, generator=torch.Generator().manual_seed(0))
+    for h, w in [(28, 28), (20, 28)]:
+        ours = (theta.view(-1, 3) @ base_grid(h, w, torch.device("cpu"), torch.float32)).view(5, 2, h, w)
+        ref = F.affine_grid(theta, [5, 1, h, w], align_corners=False)
+        torch.testing.assert_close(ours.permute(0, 2, 3, 1), ref, atol=1e-6, rtol=1e-5)
 
 
 def test_parameters_are_drawn_per_sample():

@@ -4,9 +4,11 @@ import gzip
 import hashlib
 import http.server
 import io
+import socket
 import sys
 import tarfile
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -178,14 +180,14 @@ def test_data_dir_from_environment(tmp_path, originals, monkeypatch):
 
 
 @pytest.fixture
-def http_folder(originals, tmp_path):
+def http_folder(originals, tmp_path, monkeypatch):
     """A loopback HTTP server serving gzip copies of the fake files."""
     served = tmp_path / "served"
     served.mkdir()
     for stem in FILES:
         (served / f"{stem}.gz").write_bytes(gzip.compress((originals / stem).read_bytes()))
     handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(served), **kw)  # noqa: E731
-    http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
+    monkeypatch.setattr(http.server.SimpleHTTPRequestHandler, "log_message", lambda *a: None)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -203,25 +205,13 @@ def test_mirror_source_over_loopback(tmp_path, http_folder):
 
 
 def test_unreachable_mirror_fails_fast_and_once(tmp_path, originals):
-    with socket_closed_port() as port:
-        dead = MirrorSource(f"http://127.0.0.1:{port}/")
-        with pytest.raises(FetchError, match=r"127\.0\.0\.1:\d+/: unreachable"):
-            fetch(tmp_path, [dead])
-
-
-class socket_closed_port:
-    """A loopback port with nothing listening."""
-
-    def __enter__(self):
-        import socket
-        s = socket.socket()
+    with socket.socket() as s:  # bind and close: a loopback port with nothing listening
         s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        return self.port
-
-    def __exit__(self, *exc):
-        return False
+        port = s.getsockname()[1]
+    lines, start = [], time.monotonic()
+    with pytest.raises(FetchError, match=r"127\.0\.0\.1:\d+/: unreachable \(.*refused"):
+        fetch_dataset("mnist", tmp_path, log=lines.append, sources=[MirrorSource(f"http://127.0.0.1:{port}/")])
+    assert len(lines) == 1 and time.monotonic() - start < 5  # not retried for the other three files
 
 
 def fake_tool(bin_dir: Path, name: str, body: str) -> None:
@@ -274,7 +264,8 @@ def test_missing_registry_clients_are_failed_sources(tmp_path, originals, fake_b
 
 
 def test_apt_without_lists_says_to_update(tmp_path, originals, fake_bin):
-    fake_tool(fake_bin, "apt-get", 'print(f"E: Unable to locate package {sys.argv[2]}", file=sys.stderr)\nsys.exit(100)\n')
+    apt = 'print(f"E: Unable to locate package {sys.argv[2]}", file=sys.stderr)\nsys.exit(100)\n'
+    fake_tool(fake_bin, "apt-get", apt)
     with pytest.raises(FetchError, match=r"apt-get cannot find dataset-fashion-mnist.*sudo apt-get update"):
         fetch_dataset("fashion-mnist", tmp_path, sources=[DebSource()])
 

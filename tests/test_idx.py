@@ -163,7 +163,6 @@ def test_gzip_bad_crc(tmp_path):
 CORRUPT_DEFLATE = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\x07" + bytes(64)
 
 
-@pytest.mark.xfail(strict=True, reason="idx.py does not catch zlib.error; remove this mark once it does")
 @pytest.mark.parametrize("reader", [read_idx, read_header])
 def test_corrupt_deflate_stream(tmp_path, reader):
     path = write(tmp_path / "corrupt.gz", CORRUPT_DEFLATE)

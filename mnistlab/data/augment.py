@@ -37,16 +37,22 @@ def affine_matrices(angle_deg: torch.Tensor, translate_px: torch.Tensor, scale: 
     h, w = size
     a, k = torch.deg2rad(angle_deg), torch.tan(torch.deg2rad(shear_deg))
     c, s = torch.cos(a), torch.sin(a)
-    f = 1.0 - 2.0 * flip.to(c.dtype)  # -1 mirrors x
-    # Inverse map in pixels: F · S⁻¹ · Sh⁻¹ · R⁻¹, with R⁻¹ = [[c, -s], [s, c]] and Sh⁻¹ = [[1, -k], [0, 1]].
-    m00, m01 = f * (c - k * s) / scale, f * (-s - k * c) / scale
-    m10, m11 = s / scale, c / scale
-    bx = -(m00 * translate_px[:, 0] + m01 * translate_px[:, 1])  # p_in = M⁻¹ (p_out - t)
-    by = -(m10 * translate_px[:, 0] + m11 * translate_px[:, 1])
-    # Normalised coords are u = 2x/W, v = 2y/H, so the off-diagonals pick up the aspect ratio.
-    row0 = torch.stack([m00, m01 * (h / w), 2 * bx / w], dim=-1)
-    row1 = torch.stack([m10 * (w / h), m11, 2 * by / h], dim=-1)
-    return torch.stack([row0, row1], dim=1)  # (B, 2, 3)
+    # Inverse map in pixels, M = F · S⁻¹ · Sh⁻¹ · R⁻¹ with R⁻¹ = [[c, -s], [s, c]], Sh⁻¹ = [[1, -k], [0, 1]].
+    f = 1 - 2 * flip.to(c.dtype)  # F = diag(f, 1), f = -1 mirrors
+    m = torch.stack([f * (c - k * s), -f * (s + k * c), s, c], dim=-1) / scale[:, None]  # (B, 4)
+    m = m.view(-1, 2, 2)
+    b = -(m * translate_px[:, None, :]).sum(-1)  # (B, 2): p_in = M (p_out - t)
+    if h != w:  # normalised coords are u = 2x/W, v = 2y/H, so the off-diagonals pick up the aspect ratio
+        m = m * m.new_tensor([[1.0, h / w], [w / h, 1.0]])
+    return torch.cat([m, _per_axis(b, 2 / w, 2 / h)[..., None]], dim=-1)  # (B, 2, 3)
+
+
+@lru_cache(maxsize=16)
+def base_grid(h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """(3, H·W) rows x, y, 1 of the pixel centres in [-1, 1] units (align_corners=False), as affine_grid uses."""
+    ys, xs = [(torch.arange(n, dtype=torch.float64) * 2 + 1) / n - 1 for n in (h, w)]
+    grid = torch.stack([xs.expand(h, w), ys[:, None].expand(h, w), torch.ones(h, w, dtype=torch.float64)])
+    return grid.view(3, h * w).to(device=device, dtype=dtype)
 
 
 @lru_cache(maxsize=16)
@@ -100,14 +106,19 @@ def augment_batch(x: torch.Tensor, aug: Augment, generator: torch.Generator | No
         flip=u[:, 5] < (0.5 if aug.hflip else 0.0),  # all False without hflip
         size=(h, w),
     )
-    grid = F.affine_grid(theta, [b, 1, h, w], align_corners=False)  # (B, H, W, 2), (x, y) in [-1, 1]
+    # affine_grid as one (2B, 3) @ (3, HW) matmul: 3x faster on the CPU than its batched bmm, and
+    # (B, 2, H, W) is the elastic field's layout.
+    grid = (theta.view(b * 2, 3) @ base_grid(h, w, x.device, work)).view(b, 2, h, w)  # input x, y in [-1, 1]
     if aug.elastic_alpha:
         field = _draw((b, 2, h, w), generator, x.device).to(work) * 2 - 1  # (B, 2, H, W): dx, dy per pixel
         gh = gaussian_matrix(float(aug.elastic_sigma), h, x.device, work)
         gw = gh if w == h else gaussian_matrix(float(aug.elastic_sigma), w, x.device, work)
         field = gh @ field @ gw  # smooth along y then x; G is symmetric
-        field = _per_axis(field.permute(0, 2, 3, 1), 2 * aug.elastic_alpha / w, 2 * aug.elastic_alpha / h)
-        grid = grid + field  # alpha·field pixels in normalised grid units
+        if w == h:  # alpha·field pixels in normalised grid units
+            grid = grid + field * (2 * aug.elastic_alpha / w)
+        else:
+            grid = grid + field * field.new_tensor([2 * aug.elastic_alpha / w, 2 * aug.elastic_alpha / h]).view(2, 1, 1)
+    grid = grid.permute(0, 2, 3, 1)  # (B, H, W, 2) as grid_sample wants; it copes with the strides
     out = F.grid_sample(x[:, None].to(work), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out[:, 0].to(x.dtype)
 

@@ -80,8 +80,10 @@ def _parse(path: Path, lines: list[str], numbers: list[int]) -> np.ndarray:
 
 
 def _open_text(path: Path, max_bytes: int):
+    """The file as text (BOM dropped, universal newlines), inflating .gz with a size cap."""
     if is_gzip(path):
-        return io.TextIOWrapper(io.BufferedReader(_Capped(gzip.open(path, "rb"), path, max_bytes)), encoding="utf-8-sig")
+        capped = _Capped(gzip.open(path, "rb"), path, max_bytes)
+        return io.TextIOWrapper(io.BufferedReader(capped), encoding="utf-8-sig")
     return open(path, encoding="utf-8-sig")
 
 

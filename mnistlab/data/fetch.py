@@ -186,7 +186,8 @@ def fetch_dataset(dataset: str, data_dir: str | Path | None = None, progress: Pr
                     say(f"{stem}: {source.name}")
                     break
                 tried.append((source.name, reason))
-                say(f"{stem}: {source.name} failed ({reason})" + ("; trying the next source" if i + 1 < len(sources) else ""))
+                more = "; trying the next source" if i + 1 < len(sources) else ""
+                say(f"{stem}: {source.name} failed ({reason}){more}")
             else:
                 failures[stem] = tried
     if failures:

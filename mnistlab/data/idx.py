@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,10 +92,12 @@ def _read_bounded(f, limit: int, chunk: int = 1 << 24) -> bytes:
 def read_header(path: str | Path) -> IdxHeader:
     """Return the header of an IDX file (raw or gzip) without reading its payload."""
     path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found.")
     with _open(path) as f:
         try:
             return _read_header(f, path)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise DataError(f"{path}: cannot be decompressed ({e}); re-download it.") from None
 
 
@@ -131,7 +134,7 @@ def read_idx(path: str | Path, expect: str | None = None) -> np.ndarray:
             # Read at most one byte beyond the claimed payload: a gzip bomb or trailing junk shows
             # up without inflating the rest.
             data = _read_bounded(f, header.payload_bytes + 1)
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise DataError(f"{path}: cannot be decompressed ({e}); re-download it.") from None
     if len(data) != header.payload_bytes:
         _raise_length(path, header, len(data))

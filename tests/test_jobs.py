@@ -1,0 +1,159 @@
+"""The job queue with real worker threads on tiny synthetic data."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import mnistlab.jobs as jobs_module
+from mnistlab.errors import RunStoreError
+from mnistlab.jobs import JobQueue, JobSnapshot, resolve_device
+from mnistlab.models.spec import MLPSpec
+from mnistlab.runs.store import RunStore
+from mnistlab.train.config import TrainConfig
+
+TIMEOUT = 60  # seconds; each tiny run takes well under one
+
+
+def tiny(**changes) -> TrainConfig:
+    base = TrainConfig(model=MLPSpec(hidden=(16,)), epochs=2, batch_size=50, optimizer="adam", lr=1e-2,
+                       device="cpu")
+    return base.with_(**changes)
+
+
+def wait_until(predicate, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def gated(monkeypatch):
+    """Hold every worker at the door until the test opens the gate (real training afterwards)."""
+    gate = threading.Event()
+    real = jobs_module.run_experiment
+
+    def run_after_gate(*args, **kwargs):
+        assert gate.wait(TIMEOUT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jobs_module, "run_experiment", run_after_gate)
+    return gate
+
+
+def test_three_jobs_wait_in_line_and_finish_in_order(tiny_data_dir, runs_dir, gated):
+    queue = JobQueue(per_device=1)
+    configs = [tiny(seed=i, hidden=(8 * (i + 1),)) for i in range(3)]
+    ids = [queue.submit(c, preset=None, owner="alice", data_dir=tiny_data_dir, runs_dir=runs_dir) for c in configs]
+    snaps = [queue.snapshot(i) for i in ids]
+    assert [s.position for s in snaps] == [0, 1, 2]
+    assert [s.status for s in snaps] == ["running", "queued", "queued"]
+    gated.set()
+    done = [queue.wait(i, timeout=TIMEOUT) for i in ids]
+    assert [s.status for s in done] == ["finished"] * 3
+    assert all(s.position is None for s in done)
+    assert done[0].ended <= done[1].started and done[1].ended <= done[2].started  # one at a time, FIFO
+    store = RunStore(runs_dir)
+    for snap, config in zip(done, configs):
+        assert len(snap.history) == 2 and snap.epoch == 2 and snap.progress == 1.0
+        assert 0 <= snap.test_accuracy <= 1 and snap.run_id
+        assert store.config(snap.run_id)["config"] == config.to_dict()
+        assert store.info(snap.run_id).status == "finished"
+    assert len({s.run_id for s in done}) == 3
+    assert [s.job_id for s in queue.jobs(owner="alice")] == ids and queue.jobs(owner="bob") == []
+
+
+def test_two_per_device_run_together(tiny_data_dir, runs_dir, gated):
+    queue = JobQueue(per_device=2)
+    ids = [queue.submit(tiny(), data_dir=tiny_data_dir, runs_dir=runs_dir) for _ in range(3)]
+    assert [queue.snapshot(i).position for i in ids] == [0, 0, 1]
+    gated.set()
+    assert [queue.wait(i, TIMEOUT).status for i in ids] == ["finished"] * 3
+
+
+def test_stop_running_job_keeps_a_stopped_run(tiny_data_dir, runs_dir):
+    queue = JobQueue()
+    long = tiny(epochs=500, batch_size=10)  # ~30,000 steps: far longer than the test waits
+    job_id = queue.submit(long, preset="fast", owner="bob", data_dir=tiny_data_dir, runs_dir=runs_dir)
+    wait_until(lambda: queue.snapshot(job_id).step > 0)  # the first progress event has arrived
+    live = queue.snapshot(job_id)
+    assert live.status == "running" and live.run_id and live.samples_per_s > 0 and live.eta_s > 0
+    assert live.trace and 0 < live.progress < 1
+    asked = time.monotonic()
+    queue.stop(job_id)
+    snap = queue.wait(job_id, timeout=TIMEOUT)
+    assert time.monotonic() - asked < 1.0, "stop must take effect within a second"
+    assert snap.status == "stopped"
+    info = RunStore(runs_dir).info(snap.run_id)
+    assert info.status == "stopped" and info.preset == "fast" and info.owner == "bob"
+    assert (RunStore(runs_dir).path(snap.run_id) / "model.safetensors").is_file()  # what it learned is kept
+
+
+def test_stop_queued_job_cancels_it(tiny_data_dir, runs_dir, gated):
+    queue = JobQueue()
+    first = queue.submit(tiny(), data_dir=tiny_data_dir, runs_dir=runs_dir)
+    second = queue.submit(tiny(), data_dir=tiny_data_dir, runs_dir=runs_dir)
+    third = queue.submit(tiny(), data_dir=tiny_data_dir, runs_dir=runs_dir)
+    cancelled = queue.stop(second)
+    assert cancelled.status == "cancelled" and cancelled.position is None and cancelled.run_id is None
+    assert queue.snapshot(third).position == 1  # moved up the line
+    gated.set()
+    assert queue.wait(first, TIMEOUT).status == "finished"
+    assert queue.wait(third, TIMEOUT).status == "finished"
+    assert len(RunStore(runs_dir).list()) == 2
+
+
+def test_exception_in_worker_becomes_failed_with_one_line(tiny_data_dir, runs_dir, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line of detail")
+
+    monkeypatch.setattr(jobs_module, "run_experiment", boom)
+    queue = JobQueue()
+    job_id = queue.submit(tiny(), data_dir=tiny_data_dir, runs_dir=runs_dir)
+    snap = queue.wait(job_id, TIMEOUT)
+    assert snap.status == "failed" and snap.message == "RuntimeError: boom"
+    monkeypatch.undo()
+    after = queue.submit(tiny(), data_dir=tiny_data_dir, runs_dir=runs_dir)  # the device was freed
+    assert queue.wait(after, TIMEOUT).status == "finished"
+
+
+def test_missing_data_fails_with_the_user_message(tmp_path, runs_dir):
+    queue = JobQueue()
+    job_id = queue.submit(tiny(), data_dir=tmp_path / "empty", runs_dir=runs_dir)
+    snap = queue.wait(job_id, TIMEOUT)
+    assert snap.status == "failed" and "not found" in snap.message and "fetch" in snap.message
+    assert "Traceback" not in snap.message and "\n" not in snap.message
+
+
+def test_failure_inside_training_marks_the_stored_run_failed(tiny_data_dir, runs_dir, monkeypatch):
+    import mnistlab.experiment as experiment
+
+    def broken_evaluate(*args, **kwargs):
+        raise ValueError("evaluation exploded")
+
+    monkeypatch.setattr(experiment, "evaluate", broken_evaluate)
+    queue = JobQueue()
+    snap = queue.wait(queue.submit(tiny(), data_dir=tiny_data_dir, runs_dir=runs_dir), TIMEOUT)
+    assert snap.status == "failed" and snap.message == "ValueError: evaluation exploded"
+    assert snap.run_id and RunStore(runs_dir).info(snap.run_id).status == "failed"
+
+
+def test_snapshots_are_frozen_and_unknown_ids_are_user_errors():
+    queue = JobQueue()
+    with pytest.raises(RunStoreError, match="no training job"):
+        queue.snapshot("job-nope")
+    assert queue.get("job-nope") is None and queue.get(None) is None
+    snap = JobSnapshot("j", "", None, tiny(), "cpu", "queued")
+    with pytest.raises(AttributeError):
+        snap.status = "running"  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        JobQueue(per_device=0)
+
+
+def test_device_lines():
+    assert resolve_device(tiny(device="cpu")) == "cpu"
+    assert resolve_device(tiny(device="cuda")) == "cuda"
+    assert resolve_device(TrainConfig(engine="numpy", loss="mse", device="cpu")) == "cpu"
