@@ -177,3 +177,11 @@ def test_preview_uint8_and_float_agree():
     torch.testing.assert_close(p, preview(img.float() / 255, AFFINE, n=6, seed=3))
     assert not torch.equal(p[0], p[1])
     torch.testing.assert_close(preview(img, Augment(), n=2, seed=0), (img.float() / 255).expand(2, 28, 28))
+
+
+def test_non_square_batch_with_every_transform():
+    x = torch.rand(3, 20, 28, generator=torch.Generator().manual_seed(6))
+    y = augment_batch(x, EVERYTHING, torch.Generator().manual_seed(6))
+    assert y.shape == x.shape and not torch.equal(y, x)
+    tiny = augment_batch(x, Augment(elastic_alpha=1e-4), torch.Generator().manual_seed(6))
+    torch.testing.assert_close(tiny, x, atol=1e-3, rtol=0)
