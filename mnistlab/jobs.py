@@ -219,11 +219,6 @@ class JobQueue:
         for job_id in done[:max(0, len(done) - KEEP_DONE)]:
             del self._jobs[job_id]
 
-    def _update(self, job_id: str, **changes) -> None:
-        with self._lock:
-            job = self._jobs[job_id]
-            job.snap = replace(job.snap, **changes)
-
     def _work(self, job_id: str) -> None:
         """The worker thread (no lock held): run the experiment, record how it ended, free the device."""
         job = self._jobs[job_id]  # dict reads are atomic; the entry cannot be forgotten while active
@@ -236,6 +231,7 @@ class JobQueue:
             final = dict(status=result.result.status, message=result.result.message, run_id=result.run_id)
             if result.evaluation is not None:
                 final.update(test_accuracy=result.evaluation.accuracy, test_loss=result.evaluation.loss)
+            del result  # free the model and splits before waiters wake (and perhaps exit the process)
         except BaseException as error:  # noqa: BLE001 - a job must end with a status, whatever happened
             final = dict(status="failed", message=one_line(error))
         finally:
@@ -252,13 +248,16 @@ class JobQueue:
         def on_event(event: Event) -> None:
             with self._lock:
                 job = self._jobs[job_id]
-                job.snap = _apply(job.snap, event, time.monotonic() - job.t0)
+                job.snap = _apply(job.snap, event, time.monotonic() - job.t0, stopping=job.cancel.is_set())
 
         return on_event
 
 
-def _apply(snap: JobSnapshot, event: Event, wall_s: float) -> JobSnapshot:
-    """The snapshot after one event; `wall_s` is the wall-clock time since the job started."""
+def _apply(snap: JobSnapshot, event: Event, wall_s: float, stopping: bool = False) -> JobSnapshot:
+    """The snapshot after one event; `wall_s` is the wall-clock time since the job started.
+
+    `stopping`: Stop was pressed, so an epoch that ends now was cut short (its step count stays).
+    """
     if isinstance(event, RunStarted):
         return replace(snap, run_id=event.run_id or None, device_name=event.device_name,
                        parameter_count=event.parameter_count, steps=event.steps_per_epoch, elapsed_s=wall_s)
@@ -274,10 +273,10 @@ def _apply(snap: JobSnapshot, event: Event, wall_s: float) -> JobSnapshot:
     if isinstance(event, EpochEnded):
         done = event.epoch * snap.steps
         left = (event.epochs - event.epoch) * snap.steps
-        return replace(snap, epoch=event.epoch, epochs=event.epochs, step=snap.steps, loss=event.train_loss,
-                       samples_per_s=event.samples_per_s, elapsed_s=wall_s, history=snap.history + (dict(event.__dict__),),
-                       test_accuracy=event.test_accuracy, test_loss=event.test_loss,
-                       eta_s=wall_s * left / done if done else None)
+        return replace(snap, epoch=event.epoch, epochs=event.epochs, step=snap.step if stopping else snap.steps,
+                       loss=event.train_loss, samples_per_s=event.samples_per_s, elapsed_s=wall_s,
+                       history=snap.history + (dict(event.__dict__),), test_accuracy=event.test_accuracy,
+                       test_loss=event.test_loss, eta_s=wall_s * left / done if done else None)
     if isinstance(event, RunFinished):
         return replace(snap, elapsed_s=wall_s)
     if isinstance(event, RunFailed):

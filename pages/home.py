@@ -1,0 +1,143 @@
+"""Home: what mnistlab is, the state of the data (fetch it here), the latest runs and one-click presets."""
+
+import pandas as pd
+import streamlit as st
+
+from mnistlab.data.datasets import DATASETS
+from mnistlab.data.fetch import fetch_dataset
+from mnistlab.errors import MnistlabError
+from mnistlab.presets import PRESETS
+from ui import cache, live, state, widgets
+
+TOUR = [
+    ("pages/data.py", "Explore the data", ":material/grid_view:",
+     "Browse the images, read one pixel by pixel, see each class's average and try augmentations."),
+    ("pages/train.py", "Train live", ":material/model_training:",
+     "Pick a preset or set every knob, press Start and watch loss and accuracy move epoch by epoch."),
+    ("pages/results.py", "Understand the results", ":material/insights:",
+     "Per-class accuracy, the confusion matrix, the images behind each mistake, what the first layer learned."),
+    ("pages/compare.py", "Compare runs", ":material/compare_arrows:",
+     "Every run from the dashboard and the CLI side by side: curves, per-class accuracy, timings."),
+]
+
+
+def fetch(dataset: str) -> None:
+    """Download and verify `dataset` with a progress bar (runs in this script run, not a worker)."""
+    bar = st.progress(0.0, text="Contacting the mirrors…")
+    lines = st.empty()
+
+    def progress(stem: str, done: int, total: int | None) -> None:
+        bar.progress(min(done / total, 1.0) if total else 0.0, text=f"{stem}: {done / 2**20:.1f} MiB")
+
+    try:
+        fetch_dataset(dataset, state.data_dir(), progress=progress, log=lambda line: lines.caption(line))
+    except MnistlabError as error:
+        bar.empty()
+        st.error(str(error), icon=":material/cloud_off:")
+        return
+    st.toast(f"{state.DATASET_LABELS[dataset]} is ready.", icon=":material/check_circle:")
+    st.rerun()
+
+
+def data_status(dataset: str) -> None:
+    info, name = DATASETS[dataset], state.DATASET_LABELS[dataset]
+    if not cache.present(dataset):
+        st.info(f"**{info.title}** is not here yet: mnistlab looks for it in `{state.data_dir() / dataset}`. "
+                "Fetch it (about 30 MB, checked against the published checksums) or point MNISTLAB_DATA_DIR at a "
+                "folder that holds it.", icon=":material/cloud_download:")
+        st.button(f"Fetch {name}", key="fetch", type="primary", icon=":material/download:",
+                  on_click=lambda: st.session_state.update(fetch_dataset=dataset))
+        if st.session_state.pop("fetch_dataset", None) == dataset:
+            fetch(dataset)
+        return
+    train, test = cache.split(dataset, "train"), cache.split(dataset, "test")
+    report = cache.verify(dataset)
+    sizes = f"{len(train):,} training and {len(test):,} test images"
+    if all(status == "ok" for status in report.values()):
+        st.success(f"**{info.title}** is ready: {sizes}, checksums verified.", icon=":material/verified:")
+    else:
+        bad = ", ".join(f"{stem} ({status})" for stem, status in report.items() if status != "ok")
+        st.warning(f"**{info.title}** is present ({sizes}) but differs from the official files: {bad}. "
+                   "Training works; results may not match the published figures.", icon=":material/rule:")
+
+
+def latest_runs() -> None:
+    runs = cache.store().list()[:5]
+    if not runs:
+        st.info("No runs yet. Start a preset below, or train from a terminal with "
+                "`python -m mnistlab train --preset fast`: runs from both show up here.", icon=":material/history:")
+        return
+    table = pd.DataFrame([{"Created": r.created[5:16].replace("T", " "), "Status": r.status,
+                           "Test accuracy": r.test_accuracy, "Dataset": r.dataset, "Preset": r.preset or "custom",
+                           "Model": r.description, "Training": live.duration(r.train_seconds), "Run": r.run_id}
+                          for r in runs])
+    st.dataframe(table, hide_index=True, key="latest_runs", column_config={
+        "Test accuracy": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
+    st.page_link("pages/compare.py", label="All runs on Compare", icon=":material/arrow_forward:")
+
+
+def preset_card(name: str) -> None:
+    preset = PRESETS[name]
+    config = preset.config
+    ready = cache.present(config.dataset)
+    with st.container(border=True, height="stretch"):
+        st.markdown(f"**{preset.title}**")
+        figure = (f":green-badge[published {preset.published:.1%}]" if preset.published is not None
+                  else ":gray-badge[no published figure]")
+        st.markdown(f"{figure} :blue-badge[{state.DATASET_LABELS[config.dataset]}] "
+                    f":violet-badge[{config.epochs} epochs]")
+        st.caption(preset.lesson)
+        st.caption(f"{config.model.describe()} · {widgets.label(config.optimizer)} lr {config.lr:g} · "
+                   f"batch {config.batch_size}")
+        left, right = st.columns(2)
+        left.button("Train now", key=f"run_{name}", type="primary", icon=":material/play_arrow:", on_click=train_now,
+                    args=(name,), disabled=not ready, width="stretch",
+                    help=None if ready else f"Fetch {state.DATASET_LABELS[config.dataset]} first.")
+        right.button("Customise", key=f"open_{name}", icon=":material/tune:", on_click=customise, args=(name,),
+                     width="stretch")
+
+
+def train_now(name: str) -> None:
+    """on_click: load the preset into Train's controls, queue it, and go and watch it."""
+    widgets.load_preset(name)
+    live.start(PRESETS[name].config, name)
+    state.go("pages/train.py")
+
+
+def customise(name: str) -> None:
+    st.session_state["load_preset"] = name
+    state.go("pages/train.py")
+
+
+def main() -> None:
+    state.page("mnistlab", "See how a multi-layer perceptron learns to read handwritten digits and clothes.")
+    for col, (path, title, icon, text) in zip(st.columns(len(TOUR)), TOUR, strict=False):
+        with col.container(border=True, height="stretch"):
+            st.page_link(path, label=title, icon=icon)
+            st.caption(text)
+
+    st.subheader("Data", anchor=False)
+    data_status(state.dataset())
+    other = next(d for d in DATASETS if d != state.dataset())
+    st.caption(f"{state.DATASET_LABELS[other]}: {'present' if cache.present(other) else 'not fetched'} "
+               "(switch dataset in the sidebar).")
+
+    active = [s for s in cache.job_queue().jobs() if s.active]
+    if active:
+        st.info(f"{len(active)} training job(s) running or waiting on this server.", icon=":material/autorenew:")
+        st.page_link("pages/train.py", label="Watch on Train", icon=":material/arrow_forward:")
+
+    st.subheader("Latest runs", anchor=False)
+    latest_runs()
+
+    st.subheader("Presets", anchor=False)
+    st.caption("Classic tutorial recipes with the test accuracy their authors published. "
+               "**Train now** starts one at once; **Customise** opens it on Train.")
+    names = ["fast", *(n for n in PRESETS if n != "fast")]  # the quickest first
+    for row in range(0, len(names), 3):
+        for col, name in zip(st.columns(3), names[row:row + 3], strict=False):
+            with col:
+                preset_card(name)
+
+
+state.guard(main)

@@ -1,0 +1,188 @@
+"""Results: one run's test accuracy, per-class accuracy, confusion matrix, its images, mistakes and files."""
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from mnistlab.presets import PRESETS
+from ui import cache, charts, images, live, state
+
+PER_PAGE = 36
+CELL_LIMIT = 60  # images shown for one confusion cell
+
+
+def run_label(info) -> str:
+    acc = f" · {info.test_accuracy:.2%}" if info.test_accuracy is not None else ""
+    return (f"{info.created[:16].replace('T', ' ')} · {info.dataset} · {info.preset or 'custom'} · "
+            f"{info.description} · {info.status}{acc}")
+
+
+def _picked(key: str) -> None:
+    state.remember(key)
+    st.query_params["run"] = st.session_state[key]
+
+
+def pick_run(runs):
+    ids = [r.run_id for r in runs]
+    wanted = st.query_params.get("run") or state.kept().get("run")  # a link (or reload) names the run
+    state.keep(run=wanted if wanted in ids else ids[0])  # the latest by default
+    state.remembered("run", ids[0])
+    by_id = {r.run_id: r for r in runs}
+    run_id = st.selectbox("Run", ids, key="run", format_func=lambda i: run_label(by_id[i]), on_change=_picked,
+                          args=("run",), help="Newest first; runs from the CLI are listed too.")
+    st.query_params["run"] = run_id
+    return by_id[run_id]
+
+
+def outcome(info) -> None:
+    text = info.message or ""
+    if info.status == "running":
+        st.info("This run is still training; these are its numbers so far.", icon=":material/autorenew:")
+        st.page_link("pages/train.py", label="Watch it on Train", icon=":material/arrow_forward:")
+    elif info.status == "stopped":
+        st.info("Stopped before its last epoch: the results are those of the model when it was stopped.",
+                icon=":material/stop_circle:")
+    elif info.status == "diverged":
+        st.warning(text or "The loss became NaN; these results are from the last good epoch.", icon=":material/warning:")
+    elif info.status in ("failed", "interrupted"):
+        what = "failed" if info.status == "failed" else "was interrupted"
+        st.error(f"This run {what}: {text.rstrip('.')}." if text else f"This run {what}.", icon=":material/error:")
+
+
+def headline(info, ev) -> None:
+    preset = PRESETS.get(info.preset or "")
+    published = preset.published if preset and preset.config.dataset == info.dataset else None
+    cols = st.columns(5)
+    cols[0].metric("Test accuracy", f"{ev.accuracy:.2%}",
+                   delta=f"{ev.accuracy - published:+.2%} vs published {published:.1%}" if published else None,
+                   delta_color="normal" if published else "off")
+    cols[1].metric("Test loss", f"{ev.loss:.4f}")
+    cols[2].metric("Epochs", info.epochs_done)
+    cols[3].metric("Training time", live.duration(info.train_seconds))
+    cols[4].metric("Test images", f"{len(ev.labels):,}")
+
+
+def downloads(info) -> None:
+    cols = st.columns(3)
+    weights = cache.run_file(info.run_id, "model.safetensors")
+    cols[0].download_button("Weights (safetensors)", weights or b"", f"{info.run_id}.safetensors", key="dl_weights",
+                            icon=":material/download:", disabled=weights is None, width="stretch")
+    config = json.dumps(cache.run_config(info.run_id), indent=2)
+    cols[1].download_button("Config (JSON)", config, f"{info.run_id}-config.json", "application/json",
+                            key="dl_config", icon=":material/download:", width="stretch")
+    history = cache.history(info.run_id)
+    cols[2].download_button("Metrics (CSV)", history.to_csv(index=False), f"{info.run_id}-metrics.csv", "text/csv",
+                            key="dl_metrics", icon=":material/download:", disabled=history.empty, width="stretch")
+
+
+def prediction_cards(ev, test, index, classes) -> list:
+    cards = []
+    for i in index:
+        pred, true = int(ev.predictions[i]), int(ev.labels[i])
+        bars = [(classes[c], p, charts.class_color(c)) for c, p in ev.top_k(int(i), 3)]
+        cards.append(images.Card(test.images[int(i)].numpy(), f"{classes[pred]} ({classes[true]})",
+                                 charts.GOOD if pred == true else charts.BAD, f"#{int(i):,}", bars))
+    return cards
+
+
+def confusion_view(ev, test, classes) -> None:
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.plotly_chart(charts.confusion_heatmap(ev.confusion, classes), key="confusion",
+                        config={"displayModeBar": False})
+    with right:
+        off = ev.confusion.copy()
+        np.fill_diagonal(off, -1)
+        worst = np.unravel_index(int(off.argmax()), off.shape)
+        options = list(range(len(classes)))
+        a, b = st.columns(2)
+        true = a.selectbox("True class", options, index=int(worst[0]), format_func=lambda c: classes[c], key="cell_true")
+        pred = b.selectbox("Predicted as", options, index=int(worst[1]), format_func=lambda c: classes[c],
+                           key="cell_pred")
+        cell = ev.cell(true, pred)
+        st.caption(f"{len(cell):,} test images of **{classes[true]}** predicted as **{classes[pred]}** "
+                   f"(the most common mistake is preselected).")
+        if test is not None:
+            shown = cell[:CELL_LIMIT]
+            color = charts.GOOD if true == pred else charts.BAD
+            images.grid([images.Card(test.images[int(i)].numpy(), f"#{int(i):,}", color,
+                                     note=f"{ev.confidence[int(i)]:.0%} sure") for i in shown], cell_px=76,
+                        empty="No test image falls in this cell.")
+            if len(cell) > len(shown):
+                st.caption(f"Showing the first {len(shown)} of {len(cell):,}.")
+
+
+def browse(ev, test, classes, index, key: str, empty: str) -> None:
+    pages = max(1, -(-len(index) // PER_PAGE))
+    page = min(st.number_input("Page", 1, 10**6, 1, key=key), pages)
+    st.caption(f"{len(index):,} images · page {page} of {pages} · green: right, red: wrong; bars: the top-3 "
+               "probabilities.")
+    images.grid(prediction_cards(ev, test, index[(page - 1) * PER_PAGE: page * PER_PAGE], classes),
+                cell_px=124 if len(classes[0]) < 3 else 148,
+                empty=empty)
+
+
+def first_layer(info) -> None:
+    weights = cache.first_layer(info.run_id)
+    if weights is None:
+        st.info("This run saved no model.", icon=":material/block:")
+        return
+    hidden = bool(cache.model(info.run_id).spec.hidden)
+    st.caption(("Each square is one hidden unit's 784 input weights laid out as an image: blue pixels push it "
+                "up, red pixels push it down. Units of a trained net look like strokes and blobs.") if hidden else
+               "With no hidden layer the weights of each class form a template of that class.")
+    st.plotly_chart(charts.image_panels(weights, [f"unit {k}" for k in range(len(weights))], cols=8,
+                                        colorscale="RdBu", zmid=0), key="first_layer", config={"displayModeBar": False})
+
+
+def main() -> None:
+    state.page("Results", "What one run learned, class by class and image by image.")
+    runs = cache.store().list()
+    if not runs:
+        st.info("No runs yet. Train one on the Train page (or `python -m mnistlab train --preset fast` in a terminal) "
+                "and its results appear here.", icon=":material/history:")
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
+        return
+    info = pick_run(runs)
+    outcome(info)
+    ev = cache.evaluation(info.run_id)
+    history = cache.history(info.run_id)
+    if ev is None:
+        st.info("This run has no test evaluation: it ended before a model was saved.", icon=":material/block:")
+    else:
+        headline(info, ev)
+    downloads(info)
+    if not history.empty:
+        loss, acc = charts.curves(history)
+        left, right = st.columns(2)
+        left.plotly_chart(loss, key="loss_curve", config={"displayModeBar": False})
+        right.plotly_chart(acc, key="accuracy_curve", config={"displayModeBar": False})
+    if ev is None:
+        return
+    classes = ev.classes
+    test = None
+    if cache.present(info.dataset):
+        full = cache.split(info.dataset, "test")
+        if len(full) >= len(ev.labels) and np.array_equal(full.labels[:len(ev.labels)].numpy(), ev.labels):
+            test = full
+    if test is None:
+        st.info(f"The {info.dataset} test images are not available here (or changed since this run), so image "
+                "grids are hidden; the numbers above are from the run's files.", icon=":material/image_not_supported:")
+    st.plotly_chart(charts.per_class_bar(ev.per_class_accuracy, classes), key="per_class",
+                    config={"displayModeBar": False})
+    tabs = st.tabs([":material/grid_on: Confusion", ":material/photo_library: Predictions",
+                    ":material/report: Mistakes", ":material/blur_on: First layer"])
+    with tabs[0]:
+        confusion_view(ev, test, classes)
+    with tabs[1]:
+        if test is not None:
+            browse(ev, test, classes, np.arange(len(ev.labels)), "pred_page", "No test images.")
+    with tabs[2]:
+        if test is not None:
+            browse(ev, test, classes, ev.mistakes(), "mistake_page", "No mistakes at all: every test image is right.")
+    with tabs[3]:
+        first_layer(info)
+
+
+state.guard(main)

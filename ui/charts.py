@@ -1,0 +1,146 @@
+"""Plotly figure builders with one colour per class everywhere (they read well on light and dark)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+CLASS_COLORS = ("#4C78A8", "#F58518", "#E45756", "#72B7B2", "#54A24B",
+                "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC")  # Tableau 10: class c ↔ colour c
+SPLIT_COLORS = {"train": "#6366F1", "val": "#F59E0B", "test": "#10B981"}
+RUN_COLORS = ("#6366F1", "#F97316", "#14B8A6", "#EC4899", "#84CC16", "#0EA5E9", "#A855F7", "#EAB308")
+GOOD, BAD = "#22A05A", "#E0474C"  # correct / wrong predictions
+
+
+def class_color(c: int) -> str:
+    return CLASS_COLORS[c % len(CLASS_COLORS)]
+
+
+def run_color(i: int) -> str:
+    return RUN_COLORS[i % len(RUN_COLORS)]
+
+
+def _style(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=48 if title else 16, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+                      hovermode="x unified")
+    return fig
+
+
+def _rows(history) -> pd.DataFrame:
+    return history if isinstance(history, pd.DataFrame) else pd.DataFrame(list(history))
+
+
+def curves(history, epochs: int | None = None, trace: Sequence[tuple[float, float]] = ()) -> tuple[go.Figure, go.Figure]:
+    """(loss, accuracy) figures over epochs; `trace` adds the running training loss within epochs."""
+    rows = _rows(history)
+    loss, acc = go.Figure(), go.Figure()
+    if len(trace):
+        xs, ys = zip(*trace, strict=False)
+        loss.add_scatter(x=xs, y=ys, name="train (running)", mode="lines",
+                         line=dict(color=SPLIT_COLORS["train"], width=1, dash="dot"), opacity=0.6)
+    for split in ("train", "val", "test"):
+        for fig, column in ((loss, f"{split}_loss"), (acc, f"{split}_accuracy")):
+            if column in rows and rows[column].notna().any():
+                fig.add_scatter(x=rows["epoch"], y=rows[column], name=split, mode="lines+markers",
+                                line=dict(color=SPLIT_COLORS[split], width=2.5))
+    span = [0, max(epochs or 0, int(rows["epoch"].max()) if "epoch" in rows and len(rows) else 1, 1) + 0.05]
+    for fig in (loss, acc):
+        fig.update_xaxes(title="epoch", range=span, rangemode="tozero", dtick=1 if span[1] <= 20 else None)
+    acc.update_yaxes(tickformat=".1%", title="accuracy")
+    if not acc.data:
+        acc.update_yaxes(range=[0, 1])  # an empty chart still shows a sensible scale
+    loss.update_yaxes(title="loss")
+    return _style(loss, "Loss"), _style(acc, "Accuracy")
+
+
+def per_class_bar(accuracy: Sequence[float], classes: Sequence[str], title: str = "Accuracy per class") -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(classes), y=list(accuracy), marker_color=[class_color(i) for i in range(len(classes))],
+                           text=[f"{a:.1%}" for a in accuracy], textposition="outside",
+                           hovertemplate="%{x}: %{y:.2%}<extra></extra>"))
+    low = max(0.0, min(accuracy) - 0.1) if len(accuracy) else 0.0
+    fig.update_yaxes(range=[low, 1.03], tickformat=".0%")
+    fig.update_xaxes(type="category")
+    return _style(fig, title, 300).update_layout(hovermode="closest", showlegend=False, margin=dict(t=36))
+
+
+def confusion_heatmap(confusion: np.ndarray, classes: Sequence[str]) -> go.Figure:
+    """Counts printed in each cell; colour on a log scale so the mistakes stand out next to the diagonal."""
+    names = list(classes)
+    fig = go.Figure(go.Heatmap(z=np.log1p(confusion), x=names, y=names, text=confusion, texttemplate="%{text}",
+                               colorscale="Blues", showscale=False,
+                               hovertemplate="true %{y} → predicted %{x}: %{text} images<extra></extra>"))
+    fig.update_xaxes(title="predicted", type="category", side="top")
+    fig.update_yaxes(title="true", type="category", autorange="reversed")
+    return _style(fig, None, 520).update_layout(hovermode="closest")
+
+
+def pixel_heatmap(image: np.ndarray, title: str) -> go.Figure:
+    """One 28×28 image with every pixel's value (0..255) printed on it."""
+    image = np.asarray(image)
+    fig = go.Figure(go.Heatmap(z=image, text=image, texttemplate="%{text}", textfont=dict(size=8),
+                               colorscale="gray", zmin=0, zmax=255, showscale=False,
+                               hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, dtick=4)
+    fig.update_xaxes(constrain="domain", showgrid=False, dtick=4, side="top")
+    return _style(fig, title, 760).update_layout(hovermode="closest")
+
+
+def class_distribution(counts: dict[str, Sequence[int]], classes: Sequence[str]) -> go.Figure:
+    """Images per class, one panel per split."""
+    fig = make_subplots(rows=1, cols=len(counts), subplot_titles=[f"{k} ({sum(v):,} images)" for k, v in counts.items()])
+    for col, values in enumerate(counts.values(), start=1):
+        fig.add_bar(x=list(classes), y=list(values), marker_color=list(CLASS_COLORS[:len(classes)]), showlegend=False,
+                    hovertemplate="%{x}: %{y:,} images<extra></extra>", row=1, col=col)
+    fig.update_xaxes(type="category")
+    return _style(fig, None, 320).update_layout(hovermode="closest", margin=dict(t=40))
+
+
+def image_panels(images: np.ndarray, titles: Sequence[str], cols: int, colorscale="gray", zmid=None,
+                 title_colors: Sequence[str] | None = None, height: int | None = None) -> go.Figure:
+    """Small heat-map panels (mean images, first-layer weights), `cols` per row."""
+    n = len(images)
+    rows = max(1, -(-n // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles), horizontal_spacing=0.01,
+                        vertical_spacing=0.08 if rows < 4 else 0.04)
+    for i, image in enumerate(images):
+        kw = dict(zmid=zmid) if zmid is not None else dict(zmin=0, zmax=255)
+        fig.add_heatmap(z=image, colorscale=colorscale, showscale=False, row=i // cols + 1, col=i % cols + 1,
+                        hovertemplate="%{z:.2f}<extra></extra>", **kw)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
+    for i in range(1, n + 1):  # square pixels: each panel's y axis follows its own x axis
+        fig.update_yaxes(scaleanchor=f"x{i if i > 1 else ''}", row=(i - 1) // cols + 1, col=(i - 1) % cols + 1)
+    for i, annotation in enumerate(fig.layout.annotations):
+        annotation.font = dict(size=13, color=title_colors[i] if title_colors else None)
+    return _style(fig, None, height or 150 * rows + 40).update_layout(hovermode="closest", margin=dict(t=30))
+
+
+def compare_curves(histories: dict[str, pd.DataFrame], column: str, title: str, percent: bool = False) -> go.Figure:
+    """One line per run for `column` (e.g. 'test_accuracy') over epochs."""
+    fig = go.Figure()
+    for i, (label, rows) in enumerate(histories.items()):
+        if column in rows and rows[column].notna().any():
+            fig.add_scatter(x=rows["epoch"], y=rows[column], name=label, mode="lines+markers",
+                            line=dict(color=run_color(i), width=2.5))
+    longest = max((int(rows["epoch"].max()) for rows in histories.values() if "epoch" in rows and len(rows)), default=1)
+    fig.update_xaxes(title="epoch", dtick=1 if longest <= 20 else None)
+    if percent:
+        fig.update_yaxes(tickformat=".1%")
+    return _style(fig, title, 360)
+
+
+def compare_per_class(per_class: dict[str, Sequence[float]], classes: Sequence[str]) -> go.Figure:
+    """Side-by-side bars: per-class test accuracy of each run."""
+    fig = go.Figure()
+    for i, (label, accuracy) in enumerate(per_class.items()):
+        fig.add_bar(x=list(classes), y=list(accuracy), name=label, marker_color=run_color(i),
+                    hovertemplate="%{x}: %{y:.2%}<extra>" + label + "</extra>")
+    low = min((min(a) for a in per_class.values() if len(a)), default=0.0)
+    fig.update_yaxes(range=[max(0.0, low - 0.05), 1.0], tickformat=".0%")
+    fig.update_xaxes(type="category")
+    return _style(fig, "Test accuracy per class", 380).update_layout(barmode="group", hovermode="closest")

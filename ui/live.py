@@ -1,0 +1,155 @@
+"""The live training view: a fragment that polls a job snapshot once a second and draws it.
+
+Workers never call Streamlit; this fragment only reads `JobQueue` snapshots. Start and Stop are
+`on_click` callbacks, so a click acts before the page redraws.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+
+import pandas as pd
+import streamlit as st
+
+from mnistlab.errors import MnistlabError
+from mnistlab.jobs import JobSnapshot
+from mnistlab.train.config import TrainConfig
+from ui import cache, charts, state
+
+log = logging.getLogger("mnistlab.ui")
+POLL_S = 1.0  # refresh period of the live view, seconds
+STATUS_ICONS = {"queued": ":material/hourglass_top:", "running": ":material/autorenew:",
+                "finished": ":material/check_circle:", "stopped": ":material/stop_circle:",
+                "diverged": ":material/warning:", "failed": ":material/error:", "cancelled": ":material/block:",
+                "interrupted": ":material/link_off:"}  # for markdown; tables show the plain status word
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    return str(dt.timedelta(seconds=seconds)) if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def start(config: TrainConfig, preset: str | None) -> None:
+    """on_click of Start training: queue the job and follow it (errors are shown by the page)."""
+    st.session_state.pop("train_error", None)
+    try:
+        job_id = cache.job_queue().submit(config, preset=preset, owner=state.owner(), data_dir=state.data_dir(),
+                                          runs_dir=state.runs_dir(), data=cache.prepared(config))
+    except MnistlabError as error:
+        st.session_state["train_error"] = str(error)
+        return
+    except Exception as error:  # noqa: BLE001 - a callback's traceback would reach the page
+        log.error("could not start training:\n%s", traceback.format_exc())
+        st.session_state["train_error"] = f"Could not start training: {type(error).__name__}: {error}."
+        return
+    state.my_jobs().add(job_id)
+    state.watch_job(job_id)
+
+
+def stop(job_id: str) -> None:
+    """on_click of Stop: a running job stops within one step and keeps what it learned."""
+    cache.job_queue().stop(job_id)
+
+
+def job_label(snap: JobSnapshot, mine: bool, with_status: bool = True) -> str:
+    """'14:02:11 · fast · mnist · finished'; without the status it never changes (for selectboxes)."""
+    when = dt.datetime.fromtimestamp(snap.submitted).strftime("%H:%M:%S")
+    text = f"{when} · {snap.preset or 'custom'} · {snap.config.dataset}"
+    text += "" if mine else " · another session"
+    return f"{text} · {snap.status}" if with_status else f"{text} · {snap.job_id}"
+
+
+def is_mine(snap: JobSnapshot) -> bool:
+    return snap.owner == state.owner() or snap.job_id in state.my_jobs()
+
+
+def jobs_table(snaps: list[JobSnapshot]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Job": s.job_id, "Preset": s.preset or "custom", "Dataset": s.config.dataset, "Device": s.device,
+        "Status": s.status,
+        "In line": "running" if s.position == 0 else (f"#{s.position}" if s.position else ""),
+        "Progress": s.progress, "Test accuracy": s.test_accuracy, "Run": s.run_id or "",
+        "Mine": is_mine(s)} for s in reversed(snaps)])
+
+
+def _metrics(snap: JobSnapshot) -> None:
+    cols = st.columns(5)
+    cols[0].metric("Epoch", f"{snap.epoch}/{snap.epochs}" if snap.epoch else f"0/{snap.epochs}")
+    cols[1].metric("Elapsed", duration(snap.elapsed_s))
+    cols[2].metric("ETA", duration(snap.eta_s) if snap.active else "done")
+    cols[3].metric("Samples/s", f"{snap.samples_per_s:,.0f}" if snap.samples_per_s else "—")
+    cols[4].metric("Last test accuracy", f"{snap.test_accuracy:.2%}" if snap.test_accuracy is not None else "—")
+
+
+def _outcome(snap: JobSnapshot) -> None:
+    if snap.status == "finished":
+        st.success(f"Finished: test accuracy **{snap.test_accuracy:.2%}** after {snap.epoch} epochs "
+                   f"({duration(snap.elapsed_s)}).", icon=":material/check_circle:")
+    elif snap.status == "stopped":
+        st.info(f"Stopped at epoch {snap.epoch} of {snap.epochs}. What it learned so far is saved as a stopped run.",
+                icon=":material/stop_circle:")
+    elif snap.status == "diverged":
+        st.error(snap.message or "The loss became NaN: lower the learning rate.", icon=":material/warning:")
+    elif snap.status == "failed":
+        st.error(f"Training failed: {snap.message}", icon=":material/error:")
+    elif snap.status == "cancelled":
+        st.info("Cancelled before it started; no run was stored.", icon=":material/block:")
+    if snap.run_id and snap.status in ("finished", "stopped", "diverged"):
+        st.page_link("pages/results.py", label="Open in Results", icon=":material/insights:",
+                     query_params={"run": snap.run_id})
+
+
+def draw(job_id: str) -> None:
+    """One frame of the live view of `job_id`."""
+    snap = cache.job_queue().get(job_id)
+    if snap is None:
+        st.info("That training job is no longer on this server (it was restarted). Its run, if it started, is "
+                "listed on Results and Compare.", icon=":material/history:")
+        return
+    head, button = st.columns([5, 1], vertical_alignment="center")
+    with head:
+        device = snap.device_name or snap.device.upper()
+        run = f" · run `{snap.run_id}`" if snap.run_id else ""
+        st.markdown(f"{STATUS_ICONS.get(snap.status, '')} **{job_label(snap, is_mine(snap))}**  \n"
+                    f"{snap.config.model.describe()} · {device}{run}")
+    with button:
+        if snap.active:
+            st.button("Stop", key="stop", on_click=stop, args=(job_id,), icon=":material/stop:", width="stretch",
+                      help="Stops within a second; the run keeps what it has learned.")
+    if snap.status == "queued":
+        st.info(f"Waiting in line: **#{snap.position}** for the {snap.device.upper()}. It starts when the job "
+                "ahead of it finishes.", icon=":material/hourglass_top:")
+    if snap.status == "cancelled" or (not snap.active and not snap.history and not snap.trace):
+        _outcome(snap)  # nothing was trained: no numbers or curves to show
+        return
+    text = (f"Epoch {snap.epoch}/{snap.epochs} · step {snap.step}/{snap.steps}" if snap.steps
+            else "Preparing…" if snap.active else snap.status)
+    if snap.message and snap.active:
+        text += f" · {snap.message}"
+    st.progress(snap.progress, text=text)
+    if snap.status == "queued":
+        return
+    _metrics(snap)
+    _outcome(snap)
+    loss, acc = charts.curves(snap.history, snap.epochs, snap.trace)
+    left, right = st.columns(2)
+    left.plotly_chart(loss, key="live_loss", config={"displayModeBar": False})
+    right.plotly_chart(acc, key="live_accuracy", config={"displayModeBar": False})
+
+
+def live_view(job_id: str) -> None:
+    """Draw `job_id`, refreshing every POLL_S while it is queued or running; a full rerun when it ends."""
+    first = cache.job_queue().get(job_id)
+    active = bool(first and first.active)
+
+    def frame() -> None:
+        state.guard(lambda: draw(job_id))
+        now = cache.job_queue().get(job_id)
+        if active and now is not None and not now.active:
+            st.rerun()  # the job ended: redraw the page once, without the timer
+
+    st.fragment(frame, run_every=POLL_S if active else None)()
