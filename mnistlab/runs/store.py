@@ -116,7 +116,7 @@ class RunStore:
         folder = self.root / run_id
         write_json(folder / "config.json", {"preset": preset, "config": config_dict})
         write_json(folder / "history.json", [])
-        self.update(run_id, status="running", created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        self.update(run_id, status="running", created=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
                     preset=preset, dataset=config_dict.get("dataset"), engine=config_dict.get("engine", "torch"),
                     owner=owner, pid=os.getpid(), process=_process_token(os.getpid()), host=socket.gethostname())
         return run_id

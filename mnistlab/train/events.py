@@ -50,6 +50,7 @@ class EpochEnded:
     epoch_seconds: float  # training time of this epoch, evaluation excluded
     samples_per_s: float
     elapsed_s: float
+    partial: bool = False  # True when Stop cut this epoch short
 
 
 @dataclass(frozen=True)

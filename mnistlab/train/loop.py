@@ -113,8 +113,8 @@ def train(config: TrainConfig, *, data_dir: str | Path | None = None, data: Prep
         val_loss, val_acc = stepper.evaluate(data.val) if data.val is not None else (None, None)
         test_loss, test_acc = stepper.evaluate(data.test)
         record = EpochEnded(epoch, config.epochs, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc,
-                            stepper.lr, epoch_s, stepper.seen / max(epoch_s, 1e-9), elapsed)
-        result.history.append(_record(record, partial=stopped))
+                            stepper.lr, epoch_s, stepper.seen / max(epoch_s, 1e-9), elapsed, partial=stopped)
+        result.history.append(dict(record.__dict__))
         result.epoch_seconds.append(epoch_s)
         emit(record)
         stepper.snapshot()
@@ -126,12 +126,6 @@ def train(config: TrainConfig, *, data_dir: str | Path | None = None, data: Prep
     emit(RunFinished(result.status, epoch if result.history else 0, last.get("test_accuracy"),
                      last.get("test_loss"), elapsed))
     return result
-
-
-def _record(event: EpochEnded, partial: bool) -> dict:
-    row = {k: v for k, v in event.__dict__.items()}
-    row["partial"] = partial  # True when Stop cut the epoch short
-    return row
 
 
 def _diverged(result: TrainResult, stepper, emit, epoch: int, config: TrainConfig, elapsed: float) -> TrainResult:
