@@ -43,8 +43,9 @@ def test_train_json_contract_then_runs_and_evaluate(tiny_data_dir, runs_dir):
 def test_preset_flags_override_and_numpy_engine_runs(tiny_data_dir, runs_dir, capsys):
     code = main(["train", "--preset", "seed002-numpy", "--epochs", "2", "--train-subset", "300",
                  "--data-dir", str(tiny_data_dir), "--runs-dir", str(runs_dir), "--json"])
-    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert code == 0
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = json.loads(captured.out.strip().splitlines()[-1])
     assert out["preset"] == "seed002-numpy" and out["engine"] == "numpy" and out["epochs"] == 2
     assert out["config"]["train_subset"] == 300 and out["config"]["model"]["dropout"] == 0.5
 

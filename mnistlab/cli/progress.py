@@ -22,8 +22,8 @@ def _pct(x: float | None) -> str:
 class ProgressPrinter:
     """Subscriber: a live bar per epoch, one summary line per finished epoch."""
 
-    def __init__(self, stream: TextIO = sys.stderr, live: bool | None = None):
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, live: bool | None = None):
+        self.stream = stream or sys.stderr  # looked up now, not at import: stderr may have been replaced
         self.live = stream.isatty() if live is None else live
 
     def _line(self, text: str, end: str = "\n") -> None:
