@@ -24,7 +24,7 @@ class ProgressPrinter:
 
     def __init__(self, stream: TextIO | None = None, live: bool | None = None):
         self.stream = stream or sys.stderr  # looked up now, not at import: stderr may have been replaced
-        self.live = stream.isatty() if live is None else live
+        self.live = self.stream.isatty() if live is None else live
 
     def _line(self, text: str, end: str = "\n") -> None:
         self.stream.write(("\r\033[K" if self.live else "") + text + end)
