@@ -18,6 +18,7 @@ from mnistlab.train.config import TrainConfig
 from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress, Subscriber
 from mnistlab.train.prepare import PreparedData, prepare_data
 from mnistlab.train.schedule import lr_at
+from mnistlab.train.threads import cpu_threads, cpu_threads_for
 
 PROGRESS_EVERY_S = 0.2  # at most five progress events a second: cheap for every subscriber
 
@@ -70,9 +71,15 @@ def train(config: TrainConfig, *, data_dir: str | Path | None = None, data: Prep
         cancel: set it from another thread to stop; the run ends as "stopped".
         run_id: recorded in the RunStarted event.
     """
-    emit = _Bus(subscribers)
     device = pick_device("cpu" if config.engine == "numpy" else config.device)
     data = data or prepare_data(config, data_dir)
+    threads = cpu_threads_for(config) if device.type == "cpu" else torch.get_num_threads()
+    with cpu_threads(threads):
+        return _train(config, data, device, _Bus(subscribers), cancel, run_id)
+
+
+def _train(config: TrainConfig, data: PreparedData, device: torch.device, emit: _Bus,
+           cancel: threading.Event | None, run_id: str) -> TrainResult:
     stepper = _make_stepper(config, data.train, device)
     steps = stepper.steps_per_epoch()
     total_steps = steps * config.epochs
