@@ -80,7 +80,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("fast", "Fast: 98% on MNIST in seconds",
            "mnistlab's own recipe: a wide ReLU layer, Adam with a one-cycle schedule and large batches.",
            TrainConfig(model=MLPSpec(hidden=(1024,)), optimizer="adam", lr=2e-3, schedule="onecycle",
-                       batch_size=128, epochs=4, label_smoothing=0.1),
+                       batch_size=128, epochs=3, label_smoothing=0.1),
            None, "mnistlab"),
 ]}
 
