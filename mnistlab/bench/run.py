@@ -31,6 +31,8 @@ from mnistlab.train.prepare import PreparedData, prepare_data
 
 TARGET_ACCURACY = 0.98  # the `fast` preset's goal on the MNIST test set
 MAX_ACCURACY_GAP = 0.01  # baseline and mnistlab must agree within one point
+MAX_SPREAD = 1.5  # warn when measured epochs of one run differ by more than this factor
+BUSY_LOAD = 0.5  # warn when, before we start, the 1-minute load exceeds this many runnable tasks per core
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,15 @@ def run_bench(options: BenchOptions | None = None, log: Callable[[str], None] | 
     if abs(base.test_accuracy - mnistlab_acc) > MAX_ACCURACY_GAP:
         report.warnings.append(f"test accuracies differ by more than one point: baseline {base.test_accuracy:.2%}, "
                                f"mnistlab {mnistlab_acc:.2%}; the two sides may not be doing the same work.")
+    measured = [base.epoch_seconds, *report.progress_epoch_seconds]
+    spread = max(max(m) / min(m) for m in measured if m)
+    if spread > MAX_SPREAD:
+        report.warnings.append(f"the same epoch's time varied up to {spread:.1f}× within one run: "
+                               "other work on the machine skewed the timings; rerun when it is idle.")
+    cores = os.cpu_count() or 1
+    if device.type == "cpu" and load_start[0] > BUSY_LOAD * cores:  # at start: the end load counts ourselves
+        report.warnings.append(f"the machine was busy (1-minute load {load_start[0]:.1f} on {cores} cores): "
+                               "CPU timings are unreliable; rerun when it is idle.")
     return report
 
 
