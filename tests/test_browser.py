@@ -1,0 +1,249 @@
+"""The real app end to end: `streamlit run app.py` driven in Debian's headless Chromium by Playwright.
+
+One server for the session (the real datasets when ../shared/data has them, else the tiny synthetic
+ones) and one test that walks a user's path: every page, a short run watched live, a longer run
+stopped, the first run's accuracy on Results. Every page is saved as a full-page screenshot: into
+docs/screenshots/ with MNISTLAB_SCREENSHOTS=1 (how the README's pictures are made, on the real
+data), else into the test's temporary folder so a test run never changes the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from browser_helpers import (
+    HEIGHT,
+    WIDTH,
+    assert_clean,
+    choose,
+    poll,
+    position,
+    press,
+    progress,
+    set_number,
+    settle,
+    shot,
+    visit,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright never downloads a browser here
+SHOTS = ROOT / "docs" / "screenshots"
+START_S = 90  # the server's start (imports torch), on a busy 2-core machine
+RUN_S = 180  # the first run, however loaded the machine
+
+# Changes to the `fast` preset (784-1024-10, Adam, one-cycle, batch 128) for the two runs, by data: the
+# first run finishes in seconds on a 2-core CPU (and is a few live frames long there); the second is
+# long on any machine and is stopped. The README's pictures train on all 60,000 images.
+RUNS = {  # (first run, second run)
+    "real": ({"cfg_width_0": 64, "cfg_train_subset": 6000, "cfg_epochs": 2},  # 47 steps per epoch
+             {"cfg_train_subset": 0, "cfg_epochs": 1000}),
+    "tiny": ({"cfg_width_0": 32, "cfg_train_subset": 0, "cfg_epochs": 30},  # 600 synthetic images, 5 steps/epoch
+             {"cfg_width_0": 1024, "cfg_epochs": 1000}),
+    "readme": ({"cfg_width_0": 256, "cfg_train_subset": 0, "cfg_epochs": 3},
+               {"cfg_epochs": 50}),  # stopped in its second epoch: Compare draws two curves
+}
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running dashboard: its address, where its runs go, and whether it serves the real data."""
+
+    url: str
+    runs_dir: Path
+    real_data: bool
+    log: Path  # the server's output, shown when the test fails
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    """Whether Streamlit's health endpoint answers "ok"."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def server(request, tmp_path_factory) -> Iterator[Server]:
+    """`streamlit run app.py --server.headless true` on a free port, stopped (terminate, then kill) at the end."""
+    try:
+        data_dir, real = request.getfixturevalue("real_data_dir"), True
+    except pytest.skip.Exception:
+        data_dir, real = request.getfixturevalue("tiny_data_dir"), False
+    data_dir = Path(data_dir).resolve()  # shown in the sidebar (and the README's pictures)
+    runs_dir = tmp_path_factory.mktemp("browser-runs")
+    log_path = runs_dir.parent / "streamlit.log"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MNISTLAB_DATA_DIR": str(data_dir), "MNISTLAB_RUNS_DIR": str(runs_dir),
+           "PYTHONUNBUFFERED": "1"}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_S
+        while not healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer {url}/_stcore/health within {START_S} s:\n"
+                            + log_path.read_text(errors="replace")[-3000:])
+            time.sleep(0.3)
+        yield Server(url, runs_dir, real, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, headless, through Playwright's sync API (no pytest-playwright browser management)."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: docs/screenshots/ with MNISTLAB_SCREENSHOTS=1, else a temporary folder."""
+    if os.environ.get("MNISTLAB_SCREENSHOTS") == "1":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        return SHOTS
+    return tmp_path
+
+
+def runs(runs_dir: Path) -> list[dict]:
+    """run.json of every stored run, oldest first."""
+    found = [json.loads(p.read_text()) for p in runs_dir.glob("*/run.json")]
+    return sorted(found, key=lambda r: r["created"])
+
+
+# -- the test -----------------------------------------------------------------------------------------
+
+def test_every_page_a_live_run_a_stopped_run_and_its_results(server, chromium, shots, tmp_path):
+    """Every page, a run watched live, a second run stopped, the first run's accuracy on Results."""
+    readme = shots == SHOTS
+    if readme and not server.real_data:
+        pytest.fail("MNISTLAB_SCREENSHOTS=1 makes the README's pictures, which show the real MNIST: "
+                    "put it in ../shared/data (or set MNISTLAB_TEST_DATA)")
+    context = chromium.new_context(viewport={"width": WIDTH, "height": HEIGHT}, color_scheme="light")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(server.url)
+        page.get_by_role("heading", name="mnistlab", exact=True, level=1).wait_for()
+        page.get_by_text("Latest runs", exact=True).wait_for()
+        settle(page)
+        assert_clean(page)
+        assert page.get_by_text("No runs yet.").count() == 1
+
+        visit(page, "Data", "Data: MNIST", "Samples")
+        assert page.get_by_text("images match").count() == 1
+        shot(page, shots / "data.png")
+
+        # -- a short run, watched live --------------------------------------------------------------
+        visit(page, "Train", "Train", "Start training")
+        short, long = RUNS["readme" if readme else "real" if server.real_data else "tiny"]
+        for key, value in short.items():
+            set_number(page, key, value)
+        page.locator(".st-key-start button").click()
+        first = poll(lambda: progress(page), "the live view's progress bar")
+        if first[0] < 1:  # else it ended before the first frame (a fast machine): the second run is watched
+            poll(lambda: (now := progress(page)) and now[0] > first[0], f"progress beyond {first[1]!r}", RUN_S)
+        # The live picture once an epoch has ended (a point on the accuracy curve), if the run lasts that long.
+        done = page.get_by_text("Finished: test accuracy")
+        poll(lambda: done.count() or ((now := position(page)) and now[0] >= 2), "the second epoch", RUN_S)
+        assert not (readme and done.count()), "the README's run ended before its live picture"
+        shot(page, shots / "train_live.png", idle=False)
+        done.wait_for(timeout=RUN_S * 1000)
+        settle(page)
+        assert_clean(page)
+        first_run = poll(lambda: [r for r in runs(server.runs_dir) if r.get("status") == "finished"],
+                         "the finished run in the store", 10)[0]
+        accuracy = f"{first_run['test_accuracy']:.2%}"
+        assert first_run["test_accuracy"] > 0.5, first_run  # well above chance (10%)
+        assert accuracy in done.inner_text()
+        shot(page, shots / "train.png")
+
+        # -- a long run, watched, then stopped -------------------------------------------------------
+        for key, value in long.items():
+            set_number(page, key, value)
+        page.locator(".st-key-start button").click()
+        epochs = long["cfg_epochs"]
+        first = poll(lambda: (now := position(page)) and now[1] == epochs and now[2] >= 1 and now,
+                     "the second run's first steps", RUN_S)
+        poll(lambda: (now := position(page)) and now[1] == epochs and (now[0], now[2]) > first[::2],
+             f"progress beyond epoch {first[0]}, step {first[2]}", RUN_S)
+        if readme:
+            poll(lambda: (now := position(page)) and now[0] >= 2, "the second run's second epoch", RUN_S)
+        # Press Stop until the stopped state shows: a fragment redraw can replace (or for a moment
+        # duplicate) the button under the click, and Stop on a stopping job does nothing.
+        stopped = page.get_by_text("Stopped at epoch")
+        poll(lambda: stopped.count() or press(page.locator(".st-key-stop button")), "the stopped state", 60, 1.0)
+        second_run = poll(lambda: [r for r in runs(server.runs_dir) if r.get("status") == "stopped"],
+                          "the stopped run in the store", 30)[0]
+        assert second_run["run_id"] != first_run["run_id"]
+        settle(page)
+        assert_clean(page)
+
+        # -- Results: the first run's accuracy ------------------------------------------------------
+        visit(page, "Results", "Results", "Test accuracy")
+        page.get_by_text("Stopped before its last epoch").wait_for()  # the newest run comes first
+        choose(page, "run", "· finished ·")
+        poll(lambda: f"run={first_run['run_id']}" in page.url, "the run's id in the address (a link to it)", 10)
+        assert_clean(page)
+        metric = page.locator('[data-testid="stMetric"]').filter(has_text="Test accuracy")
+        assert metric.locator('[data-testid="stMetricValue"]').inner_text().strip() == accuracy
+        shot(page, shots / "results.png")
+
+        visit(page, "Compare", "Compare", "Runs to compare")
+        page.locator(".st-key-compare_accuracy").wait_for()
+        settle(page)
+        shot(page, shots / "compare.png")
+
+        visit(page, "Home", "mnistlab", "Latest runs")
+        page.locator('[data-testid="stDataFrame"]').wait_for()
+        shot(page, shots / "home.png")
+    except BaseException:
+        try:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            print(f"the page when the test failed: {tmp_path / 'failure.png'}")
+        finally:
+            print("server log:\n" + server.log.read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        context.close()
+    for name in ("home", "data", "train", "train_live", "results", "compare"):
+        assert (shots / f"{name}.png").stat().st_size > 10_000, name
