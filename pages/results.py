@@ -86,7 +86,7 @@ def prediction_cards(ev, test, index, classes) -> list:
     return cards
 
 
-def confusion_view(ev, test, classes) -> None:
+def confusion_view(ev, test, classes, run_id: str) -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.plotly_chart(charts.confusion_heatmap(ev.confusion, classes), key="confusion",
@@ -97,9 +97,10 @@ def confusion_view(ev, test, classes) -> None:
         worst = np.unravel_index(int(off.argmax()), off.shape)
         options = list(range(len(classes)))
         a, b = st.columns(2)
-        true = a.selectbox("True class", options, index=int(worst[0]), format_func=lambda c: classes[c], key="cell_true")
+        true = a.selectbox("True class", options, index=int(worst[0]), format_func=lambda c: classes[c],
+                            key=f"cell_true_{run_id}")  # per run: each opens on its own worst cell
         pred = b.selectbox("Predicted as", options, index=int(worst[1]), format_func=lambda c: classes[c],
-                           key="cell_pred")
+                           key=f"cell_pred_{run_id}")
         cell = ev.cell(true, pred)
         st.caption(f"{len(cell):,} test images of **{classes[true]}** predicted as **{classes[pred]}** "
                    f"(the most common mistake is preselected).")
@@ -174,7 +175,7 @@ def main() -> None:
     tabs = st.tabs([":material/grid_on: Confusion", ":material/photo_library: Predictions",
                     ":material/report: Mistakes", ":material/blur_on: First layer"])
     with tabs[0]:
-        confusion_view(ev, test, classes)
+        confusion_view(ev, test, classes, info.run_id)
     with tabs[1]:
         if test is not None:
             browse(ev, test, classes, np.arange(len(ev.labels)), "pred_page", "No test images.")

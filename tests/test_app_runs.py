@@ -40,7 +40,7 @@ def test_results_and_compare_show_cli_runs_and_other_outcomes(env):
     assert not at.exception
     assert any(m.label == "Test accuracy" for m in at.metric)
     assert [b.label for b in at.get("download_button")] == ["Weights (safetensors)", "Config (JSON)", "Metrics (CSV)"]
-    at.selectbox(key="cell_true").set_value(3).run()
+    at.selectbox(key=f"cell_true_{good}").set_value(3).run()
     at.number_input(key="pred_page").set_value(2).run()
     assert not at.exception
     at.switch_page("pages/compare.py").run()

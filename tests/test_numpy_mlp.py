@@ -60,7 +60,7 @@ def check_against_torch(spec: MLPSpec, loss: str, smoothing: float = 0.0, batch:
     assert abs(value - ref.item()) <= GRAD_TOL * abs(ref.item())
     params = list(model.named_parameters())
     assert len(grads) == len(params)
-    for (p, g), (name, tp) in zip(grads, params):
+    for (p, g), (name, tp) in zip(grads, params, strict=True):
         assert p.shape == g.shape == tp.shape, name
         assert rel_err(g, tp.grad.numpy()) <= GRAD_TOL, name
 

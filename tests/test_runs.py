@@ -37,7 +37,7 @@ def test_a_run_saves_config_history_evaluation_and_weights(finished):
 def test_saved_model_reloads_bit_for_bit(finished, tiny_data_dir):
     store, outcome = finished
     reloaded = load_run_model(store, outcome.run_id)
-    for (name, a), (_, b) in zip(outcome.result.model.state_dict().items(), reloaded.state_dict().items()):
+    for (name, a), (_, b) in zip(outcome.result.model.state_dict().items(), reloaded.state_dict().items(), strict=True):
         assert torch.equal(a.cpu(), b), name
     x = torch.rand(8, 28, 28)
     outcome.result.model.eval()
