@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from mnistlab.device import pick_device
-from mnistlab.evaluate import Evaluation, evaluate
 from mnistlab.errors import MnistlabError
+from mnistlab.evaluate import Evaluation, evaluate
 from mnistlab.runs.record import RunRecorder, save_artifacts
 from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig

@@ -14,8 +14,16 @@ from mnistlab.experiment import ExperimentResult, run_experiment
 from mnistlab.models.spec import ACTIVATIONS, INITS, NORMS, OUTPUTS
 from mnistlab.presets import PRESETS, get_preset
 from mnistlab.runs.store import RunStore
-from mnistlab.train.config import (AUGMENT_NAMES, DATASET_NAMES, DEVICES, ENGINES, LOSSES, OPTIMIZERS, SCHEDULES,
-                                   TrainConfig)
+from mnistlab.train.config import (
+    AUGMENT_NAMES,
+    DATASET_NAMES,
+    DEVICES,
+    ENGINES,
+    LOSSES,
+    OPTIMIZERS,
+    SCHEDULES,
+    TrainConfig,
+)
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:

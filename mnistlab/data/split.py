@@ -31,24 +31,24 @@ class Split:
         return f"Split({self.name!r}, n={len(self)}, device={self.images.device})"
 
     @classmethod
-    def from_numpy(cls, images: np.ndarray, labels: np.ndarray, **kw) -> "Split":
+    def from_numpy(cls, images: np.ndarray, labels: np.ndarray, **kw) -> Split:
         if len(images) != len(labels):
             raise DataError(f"{kw.get('name', 'data')}: {len(images):,} images but {len(labels):,} labels.")
         return cls(torch.from_numpy(np.ascontiguousarray(images, dtype=np.uint8)),
                    torch.from_numpy(np.asarray(labels).astype(np.int64)), **kw)
 
-    def take(self, index: torch.Tensor, name: str | None = None) -> "Split":
+    def take(self, index: torch.Tensor, name: str | None = None) -> Split:
         """A new split holding the rows at `index` (in that order)."""
         index = index.to(self.labels.device)
         return replace(self, images=self.images[index], labels=self.labels[index], name=name or self.name)
 
-    def first(self, n: int) -> "Split":
+    def first(self, n: int) -> Split:
         """The first n samples (the tutorials' `X[:n]`)."""
         if n <= 0:
             raise ConfigError(f"subset size must be at least 1, got {n}.")
         return replace(self, images=self.images[:n], labels=self.labels[:n])
 
-    def subset(self, size: float | int, mode: str = "first", seed: int = 0) -> "Split":
+    def subset(self, size: float | int, mode: str = "first", seed: int = 0) -> Split:
         """A subset of `size` samples (an int) or of that fraction (a float in (0, 1]).
 
         mode: 'first' keeps the leading samples, 'random' draws without replacement,
@@ -73,7 +73,7 @@ class Split:
             return self.take(torch.cat(picks).sort().values)
         raise ConfigError(f"subset mode must be 'first', 'random' or 'stratified', got {mode!r}.")
 
-    def split_off(self, fraction: float, mode: str = "last", seed: int = 0) -> tuple["Split", "Split"]:
+    def split_off(self, fraction: float, mode: str = "last", seed: int = 0) -> tuple[Split, Split]:
         """Split into (train, validation); 'last' takes the tail as Keras's validation_split does."""
         if not 0 < fraction < 1:
             raise ConfigError(f"validation split must be in (0, 1), got {fraction}.")
@@ -90,7 +90,7 @@ class Split:
                     self.take(perm[:n_val].sort().values, f"{self.name}-val"))
         raise ConfigError(f"validation mode must be 'last' or 'random', got {mode!r}.")
 
-    def to(self, device: torch.device | str) -> "Split":
+    def to(self, device: torch.device | str) -> Split:
         return replace(self, images=self.images.to(device), labels=self.labels.to(device))
 
     def label_counts(self) -> list[int]:

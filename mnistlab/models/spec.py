@@ -73,19 +73,19 @@ class MLPSpec:
             count += 2 * sum(self.hidden)
         return count
 
-    def with_(self, **changes) -> "MLPSpec":
+    def with_(self, **changes) -> MLPSpec:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
         return to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "MLPSpec":
+    def from_dict(cls, data: dict) -> MLPSpec:
         return from_dict(cls, data)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_json(cls, text: str) -> "MLPSpec":
+    def from_json(cls, text: str) -> MLPSpec:
         return cls.from_dict(json.loads(text))

@@ -15,7 +15,7 @@ import shutil
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mnistlab.errors import RunStoreError
@@ -116,7 +116,7 @@ class RunStore:
         folder = self.root / run_id
         write_json(folder / "config.json", {"preset": preset, "config": config_dict})
         write_json(folder / "history.json", [])
-        self.update(run_id, status="running", created=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+        self.update(run_id, status="running", created=datetime.now(UTC).isoformat(timespec="microseconds"),
                     preset=preset, dataset=config_dict.get("dataset"), engine=config_dict.get("engine", "torch"),
                     owner=owner, pid=os.getpid(), process=_process_token(os.getpid()), host=socket.gethostname())
         return run_id

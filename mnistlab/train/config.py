@@ -59,7 +59,7 @@ class Augment:
         return to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Augment":
+    def from_dict(cls, data: dict) -> Augment:
         return from_dict(cls, data)
 
 
@@ -133,7 +133,7 @@ class TrainConfig:
         if self.engine == "numpy":
             _check_numpy_engine(self)
 
-    def with_(self, **changes) -> "TrainConfig":
+    def with_(self, **changes) -> TrainConfig:
         """A copy with `changes`; keys 'model.x' or model fields by name go to the MLPSpec."""
         model_fields = set(MLPSpec.__dataclass_fields__)
         model_changes = {k: v for k, v in changes.items() if k in model_fields}
@@ -145,14 +145,14 @@ class TrainConfig:
         return to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         return from_dict(cls, data, nested={"model": MLPSpec, "augment": Augment})
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
+    def from_json(cls, text: str) -> TrainConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Union
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class RunFailed:
     extra: dict = field(default_factory=dict)
 
 
-Event = Union[RunStarted, StepProgress, EpochEnded, RunFinished, RunFailed]
+Event = RunStarted | StepProgress | EpochEnded | RunFinished | RunFailed
 Subscriber = Callable[[Event], None]
 
 
