@@ -32,7 +32,8 @@ def test_augmentation_recipes_are_recognised():
 def test_config_diff_names_what_changed():
     base = PRESETS["fast"].config
     assert widgets.config_diff(base, base) == []
-    assert widgets.config_diff(base.with_(epochs=2, hidden=(64,)), base) == ["hidden [1024] → [64]", "epochs 4 → 2"]
+    assert widgets.config_diff(base.with_(epochs=7, hidden=(64,)), base) == [
+        f"hidden {list(base.model.hidden)} → [64]", f"epochs {base.epochs} → 7"]
 
 
 def test_curves_grow_with_the_history_and_keep_one_colour_per_split():
