@@ -88,10 +88,11 @@ def _train(config: TrainConfig, data: PreparedData, device: torch.device, emit: 
                     len(data.val) if data.val else 0, len(data.test)))
     result = TrainResult("finished", None, device=device.type, data=data)
     elapsed, global_step, epoch = 0.0, 0, 0
+    last_report = time.perf_counter()  # not reset per epoch: short epochs still report progress
     for epoch in range(1, config.epochs + 1):
         stepper.begin_epoch()
         synchronize(device)
-        start = last_report = time.perf_counter()
+        start = time.perf_counter()
         for index in range(steps):
             if cancel is not None and cancel.is_set():
                 break
