@@ -11,7 +11,7 @@ from mnistlab.data.split import Split
 from mnistlab.models.torch_mlp import MLP, output_probabilities
 from mnistlab.train.losses import compute_loss
 
-EVAL_BATCH = 10_000
+EVAL_BATCH = 10_000  # forward passes over a split in chunks of this many images
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,31 @@ def real_data_dir() -> Path:
 @pytest.fixture
 def runs_dir(tmp_path) -> Path:
     return tmp_path / "runs"
+
+
+@pytest.fixture
+def env(monkeypatch, tiny_data_dir, runs_dir):
+    """Point the app (and the CLI) at the tiny data and a fresh run store."""
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tiny_data_dir))
+    monkeypatch.setenv("MNISTLAB_RUNS_DIR", str(runs_dir))
+    return tiny_data_dir, runs_dir
+
+
+@pytest.fixture
+def app_caches():
+    """AppTest shares Streamlit's caches across tests: start each test with none (a new job queue too),
+    and never leave a worker training behind a failed test."""
+    import streamlit as st
+
+    from ui import cache
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    queue = cache.job_queue()
+    for snap in queue.jobs():
+        if snap.active:
+            queue.stop(snap.job_id)
+            queue.wait(snap.job_id, 60)
+    st.cache_data.clear()
+    st.cache_resource.clear()

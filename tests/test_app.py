@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from mnistlab.experiment import run_experiment
@@ -20,32 +19,7 @@ from mnistlab.train.config import TrainConfig
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["home", "data", "train", "results", "compare"]
 WAIT = 60  # seconds for a tiny job
-
-
-def clean_up() -> None:
-    """Stop any job still training (never leave a worker behind a failed test), then forget every cache."""
-    for snap in queue().jobs():
-        if snap.active:
-            queue().stop(snap.job_id)
-            queue().wait(snap.job_id, WAIT)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    """AppTest shares Streamlit's caches across tests: start each test with none (a new job queue too)."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    clean_up()
-
-
-@pytest.fixture
-def env(monkeypatch, tiny_data_dir, runs_dir):
-    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tiny_data_dir))
-    monkeypatch.setenv("MNISTLAB_RUNS_DIR", str(runs_dir))
-    return tiny_data_dir, runs_dir
+pytestmark = pytest.mark.usefixtures("app_caches")
 
 
 @pytest.fixture

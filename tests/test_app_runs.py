@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
-from test_app import app, clean_up, stored_run, texts
+from test_app import app, stored_run, texts
 
 from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig
 
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    clean_up()
-
-
-@pytest.fixture
-def env(monkeypatch, tiny_data_dir, runs_dir):
-    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tiny_data_dir))
-    monkeypatch.setenv("MNISTLAB_RUNS_DIR", str(runs_dir))
-    return tiny_data_dir, runs_dir
+pytestmark = pytest.mark.usefixtures("app_caches")
 
 
 def test_results_and_compare_show_cli_runs_and_other_outcomes(env):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -84,7 +83,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unexpected error: {type(e).__name__}: {e} (set MNISTLAB_DEBUG=1 for the traceback, "
               "and please report it)", file=sys.stderr)
         return 1
-
-
-def print_json(obj) -> None:
-    print(json.dumps(obj))

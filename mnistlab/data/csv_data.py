@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.data.idx import is_gzip
+from mnistlab.data.idx import is_gzip, nonempty_size
 from mnistlab.data.split import Split
 from mnistlab.errors import DataError
 
@@ -123,11 +123,7 @@ def read_csv(path: str | Path, max_bytes: int = MAX_BYTES) -> Split:
         max_bytes: refuse files larger than this (on disk, and after decompression).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found.")
-    size = path.stat().st_size
-    if size == 0:
-        raise DataError(f"{path}: file is empty.")
+    size = nonempty_size(path)
     if size > max_bytes:
         raise DataError(_too_large(path, max_bytes))
     parts: list[np.ndarray] = []

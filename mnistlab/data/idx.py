@@ -89,11 +89,20 @@ def _read_bounded(f, limit: int, chunk: int = 1 << 24) -> bytes:
     return b"".join(parts)
 
 
+def nonempty_size(path: Path) -> int:
+    """The file's size in bytes; DataError when it is missing or empty."""
+    if not path.is_file():
+        raise DataError(f"{path}: file not found.")
+    size = path.stat().st_size
+    if size == 0:
+        raise DataError(f"{path}: file is empty.")
+    return size
+
+
 def read_header(path: str | Path) -> IdxHeader:
     """Return the header of an IDX file (raw or gzip) without reading its payload."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found.")
+    nonempty_size(path)
     with _open(path) as f:
         try:
             return _read_header(f, path)
@@ -118,11 +127,7 @@ def read_idx(path: str | Path, expect: str | None = None) -> np.ndarray:
         expect: "images" or "labels" to reject the other kind.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found.")
-    size = path.stat().st_size
-    if size == 0:
-        raise DataError(f"{path}: file is empty.")
+    size = nonempty_size(path)
     with _open(path) as f:
         try:
             header = _read_header(f, path)

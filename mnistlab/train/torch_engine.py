@@ -8,11 +8,10 @@ import torch
 
 from mnistlab.data.augment import augment_batch
 from mnistlab.data.split import Split
+from mnistlab.evaluate import EVAL_BATCH
 from mnistlab.models.torch_mlp import MLP, build_model
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.losses import compute_loss
-
-EVAL_BATCH = 10_000  # test-set forward passes in chunks of this many images
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
