@@ -84,7 +84,8 @@ def main() -> None:
         summary(config, preset)
     st.button("Start training", key="start", type="primary", icon=":material/play_arrow:",
               disabled=config is None or not ready, on_click=live.start,
-              args=(config, preset if preset in PRESETS else None))
+              args=(config, preset if preset in PRESETS else None),
+              help="Queue this configuration. It trains on the server, even if you close the tab; the run is kept.")
     if "train_error" in st.session_state:  # set by the Start callback; shown once
         st.error(st.session_state.pop("train_error"), icon=":material/error:")
 

@@ -28,6 +28,7 @@ from mnistlab.train.config import (
     TrainConfig,
 )
 from ui import state
+from ui.help_texts import CONTROL_HELP, width_help
 
 DEFAULT_PRESET = "fast"
 CUSTOM = "custom"
@@ -145,6 +146,8 @@ def current_augment() -> Augment:
 def _w(widget: Callable, text: str, key: str, default: Any = None, on_change: Callable | None = None, **kw) -> Any:
     """Draw `widget` bound to the kept value of `key`."""
     state.remembered(key, default)
+    kw.setdefault("help", CONTROL_HELP.get(key) or (width_help(int(key.rsplit("_", 1)[1])) if key.startswith("cfg_width_")
+                                                     else None))
     return widget(text, key=key, on_change=on_change or state.remember, args=(key,), **kw)
 
 
@@ -160,7 +163,7 @@ def preset_picker() -> str:
     """The preset selectbox; choosing one loads it into every control."""
     ensure_loaded()
     name = _w(st.selectbox, "Preset", "preset", DEFAULT_PRESET, on_change=_on_preset, options=[*PRESETS, CUSTOM],
-              format_func=preset_label, help="A recipe to start from; every control below stays editable.")
+              format_func=preset_label)
     return name
 
 
@@ -181,7 +184,7 @@ def augment_controls() -> Augment:
     """Rotation, shift, zoom, shear, flip and elastic sliders (shared by Train and Data)."""
     ensure_loaded()
     _w(st.selectbox, "Recipe", "aug_recipe", CUSTOM, on_change=_on_recipe, options=[*AUGMENT_NAMES, CUSTOM],
-       format_func=label, help="Fill the sliders from a named recipe (the CLI's --augment).")
+       format_func=label)
     a, b = st.columns(2)
     with a:
         _w(st.slider, "Rotation (± degrees)", "aug_rotation", 0.0, _on_augment, min_value=0.0, max_value=45.0, step=1.0)
@@ -194,23 +197,19 @@ def augment_controls() -> Augment:
            max_value=60.0, step=1.0)
         _w(st.slider, "Elastic smoothness (sigma)", "aug_elastic_sigma", 4.0, _on_augment, min_value=1.0,
            max_value=10.0, step=0.5)
-        _w(st.toggle, "Mirror left-right", "aug_hflip", False, _on_augment,
-           help="Sensible for clothes (Fashion-MNIST), not for digits.")
-        _w(st.toggle, "Original + augmented copy", "aug_concat", False, _on_augment,
-           help="Each epoch sees every image twice: once as is, once transformed.")
+        _w(st.toggle, "Mirror left-right", "aug_hflip", False, _on_augment)
+        _w(st.toggle, "Original + augmented copy", "aug_concat", False, _on_augment)
     return current_augment()
 
 
 def model_controls() -> None:
-    layers = _w(st.number_input, "Hidden layers", "cfg_layers", 1, min_value=0, max_value=MAX_LAYERS, step=1,
-                help="0 makes a linear classifier (logistic regression).")
+    layers = _w(st.number_input, "Hidden layers", "cfg_layers", 1, min_value=0, max_value=MAX_LAYERS, step=1)
     if layers:
         for i, col in enumerate(st.columns(layers)):
             with col:
                 _w(st.number_input, f"Width {i + 1}", f"cfg_width_{i}", 128, min_value=1, max_value=8192, step=16)
     _pick("Activation", "cfg_activation", ACTIVATIONS)
-    _w(st.slider, "Dropout", "cfg_dropout", 0.0, min_value=0.0, max_value=0.9, step=0.05,
-       help="Probability of zeroing a hidden unit while training.")
+    _w(st.slider, "Dropout", "cfg_dropout", 0.0, min_value=0.0, max_value=0.9, step=0.05)
     _pick("Normalisation", "cfg_norm", NORMS)
 
 
@@ -227,8 +226,7 @@ def optimisation_controls() -> None:
 def data_controls() -> None:
     _w(st.number_input, "Train subset (images, 0 = all)", "cfg_train_subset", 0, min_value=0, max_value=60_000,
        step=1000)
-    _w(st.slider, "Validation split", "cfg_val_split", 0.0, min_value=0.0, max_value=0.5, step=0.05,
-       help="Fraction of the training images held out to watch overfitting.")
+    _w(st.slider, "Validation split", "cfg_val_split", 0.0, min_value=0.0, max_value=0.5, step=0.05)
     _w(st.number_input, "Seed", "cfg_seed", 0, min_value=0, max_value=2**31 - 1, step=1)
     gpu = cuda_available()
     devices = ["auto", "cpu", "cuda"] if gpu else ["auto", "cpu"]
@@ -242,7 +240,7 @@ def data_controls() -> None:
 def advanced_controls() -> None:
     a, b, c = st.columns(3)
     with a:
-        _pick("Engine", "cfg_engine", ENGINES, help="NumPy: the from-scratch engine (SGD, ReLU/sigmoid only).")
+        _pick("Engine", "cfg_engine", ENGINES)
         _pick("Output activation", "cfg_output", OUTPUTS)
         _pick("Weight init", "cfg_init", INITS)
         _pick("Dropout after", "cfg_dropout_where", DROPOUT_WHERE)
