@@ -19,14 +19,13 @@ def check_choice(name: str, value: Any, choices: tuple) -> None:
 
 def check_range(name: str, value: Any, low: float | None = None, high: float | None = None,
                 low_open: bool = False, high_open: bool = False, integer: bool = False) -> None:
-    """Raise ConfigError unless low <= value <= high (open ends exclude the bound)."""
+    """Raise ConfigError unless low <= value <= high (open ends exclude the bound); the message gives the range."""
     kind = "an integer" if integer else "a number"
+    allowed = (f"{'(' if low_open else '['}{'-inf' if low is None else low}, "
+               f"{'inf' if high is None else high}{')' if high_open else ']'}")
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type or (not integer and not math.isfinite(value)):
-        raise ConfigError(f"{name} must be {kind}; got {value!r}.")
-    lo_txt = "(" if low_open else "["
-    hi_txt = ")" if high_open else "]"
-    allowed = f"{lo_txt}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_txt}"
+        raise ConfigError(f"{name} must be {kind} in {allowed}; got {value!r}.")
     if low is not None and (value < low or (low_open and value == low)):
         raise ConfigError(f"{name} must be in {allowed}; got {value}.")
     if high is not None and (value > high or (high_open and value == high)):

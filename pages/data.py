@@ -1,11 +1,11 @@
-"""Data: a grid of samples, one image pixel by pixel, the classes, and an augmentation preview."""
+"""Data: a grid of samples, one image pixel by pixel, the classes, an augmentation preview, and a file check."""
 
 import numpy as np
 import streamlit as st
 import torch
 
 from mnistlab.data.augment import preview
-from ui import cache, charts, images, state, widgets
+from ui import cache, charts, images, state, upload, widgets
 
 PER_PAGE = 60
 
@@ -81,6 +81,8 @@ def main() -> None:
     dataset = state.dataset()
     name = state.DATASET_LABELS[dataset]
     state.page(f"Data: {name}", "Look at what the network will see, before it sees it.")
+    with st.expander("Check a file of your own (IDX or CSV)", icon=":material/upload_file:"):
+        upload.section()
     if not cache.present(dataset):
         st.info(f"{name} is not here yet (mnistlab looks in `{state.data_dir() / dataset}`). Fetch it on Home, "
                 f"or run `python -m mnistlab data fetch --dataset {dataset}`.", icon=":material/cloud_download:")

@@ -101,4 +101,7 @@ def test_presets_json_lists_every_preset_with_its_published_figure():
 
 def test_usage_errors_exit_2():
     proc = cli("train", "--optimizer", "rmsprop")
-    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+    assert proc.returncode == 2
+    assert proc.stderr == "error: optimizer must be one of sgd, momentum, adam, adamw; got 'rmsprop'.\n"
+    proc = cli("train", "--turbo")  # argparse's own usage errors keep exit status 2
+    assert proc.returncode == 2 and "unrecognized arguments: --turbo" in proc.stderr

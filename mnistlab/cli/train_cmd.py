@@ -7,8 +7,10 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 from mnistlab.cli.progress import ProgressPrinter
+from mnistlab.configs import check_choice
 from mnistlab.errors import ConfigError
 from mnistlab.experiment import ExperimentResult, run_experiment
 from mnistlab.models.spec import ACTIVATIONS, INITS, NORMS, OUTPUTS
@@ -44,31 +46,50 @@ def parse_subset(text: str) -> int | float:
         raise ConfigError(f"--train-subset takes a count (1000) or a fraction (0.25); got {text!r}.") from None
 
 
+def _number(kind: type) -> Callable[[str], int | float | str]:
+    """An argparse type that never fails: the number, or the text as given, which TrainConfig then rejects
+    with the same one-line message (and allowed range) the dashboard shows, instead of argparse's usage dump."""
+    def convert(text: str) -> int | float | str:
+        try:
+            return kind(text)
+        except ValueError:
+            return text
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def _one_of(choices) -> str:
+    """A metavar listing the choices; the value is checked by TrainConfig, so the message is the config's."""
+    return "{" + ",".join(choices) + "}"
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", choices=list(PRESETS), help="start from a preset; other flags override it")
-    p.add_argument("--dataset", choices=DATASET_NAMES)
+    real, whole = _number(float), _number(int)
+    p.add_argument("--preset", metavar=_one_of(PRESETS), help="start from a preset; other flags override it")
+    p.add_argument("--dataset", metavar=_one_of(DATASET_NAMES))
     p.add_argument("--hidden", help="hidden layer widths, e.g. 512,128 ('none' for no hidden layer)")
-    p.add_argument("--activation", choices=ACTIVATIONS)
-    p.add_argument("--leaky-slope", type=float)
-    p.add_argument("--dropout", type=float)
-    p.add_argument("--norm", choices=NORMS)
-    p.add_argument("--output", choices=OUTPUTS, help="output activation")
-    p.add_argument("--init", choices=INITS)
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--schedule", choices=SCHEDULES)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--loss", choices=LOSSES)
-    p.add_argument("--label-smoothing", type=float)
-    p.add_argument("--augment", choices=list(AUGMENT_NAMES))
+    p.add_argument("--activation", metavar=_one_of(ACTIVATIONS))
+    p.add_argument("--leaky-slope", type=real)
+    p.add_argument("--dropout", type=real)
+    p.add_argument("--norm", metavar=_one_of(NORMS))
+    p.add_argument("--output", metavar=_one_of(OUTPUTS), help="output activation")
+    p.add_argument("--init", metavar=_one_of(INITS))
+    p.add_argument("--optimizer", metavar=_one_of(OPTIMIZERS))
+    p.add_argument("--lr", type=real, help="learning rate")
+    p.add_argument("--weight-decay", type=real)
+    p.add_argument("--schedule", metavar=_one_of(SCHEDULES))
+    p.add_argument("--batch-size", type=whole)
+    p.add_argument("--epochs", type=whole)
+    p.add_argument("--loss", metavar=_one_of(LOSSES))
+    p.add_argument("--label-smoothing", type=real)
+    p.add_argument("--augment", metavar=_one_of(AUGMENT_NAMES))
     p.add_argument("--train-subset", help="first N training images, or a fraction like 0.25")
-    p.add_argument("--test-subset", type=int, help="evaluate on the first N test images")
-    p.add_argument("--val-split", type=float, help="fraction of training data held out for validation")
-    p.add_argument("--engine", choices=ENGINES)
-    p.add_argument("--device", choices=DEVICES)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--test-subset", type=whole, help="evaluate on the first N test images")
+    p.add_argument("--val-split", type=real, help="fraction of training data held out for validation")
+    p.add_argument("--engine", metavar=_one_of(ENGINES))
+    p.add_argument("--device", metavar=_one_of(DEVICES))
+    p.add_argument("--seed", type=whole)
     p.add_argument("--config", help="a TrainConfig JSON file to start from (instead of a preset)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
 
@@ -96,6 +117,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, str | None]
     if args.hidden is not None:
         changes["hidden"] = parse_hidden(args.hidden)
     if args.augment is not None:
+        check_choice("augment", args.augment, tuple(AUGMENT_NAMES))
         changes["augment"] = AUGMENT_NAMES[args.augment]
     if args.train_subset is not None:
         changes["train_subset"] = parse_subset(args.train_subset)

@@ -26,8 +26,9 @@ def load_split(dataset: str = "mnist", split: str = "train", data_dir: str | Pat
         raise DataError(missing_message(root, dataset))
     images = read_idx(image_path, expect="images")
     labels = read_idx(label_path, expect="labels")
-    if len(images) != len(labels):
-        raise DataError(f"{image_path}: {len(images):,} images but {label_path.name} has {len(labels):,} labels.")
+    if len(images) != len(labels):  # each file is whole by now: the pair disagrees
+        raise DataError(f"{image_path}: {len(images):,} images but {label_path.name} has {len(labels):,} labels; "
+                        f"they must match: run `python -m mnistlab data fetch --dataset {dataset}` to repair them.")
     return Split.from_numpy(images, labels, classes=info.classes, name=f"{dataset}-{split}",
                             meta={"dataset": dataset, "split": split, "source": str(image_path.parent)})
 

@@ -88,4 +88,8 @@ class MLPSpec:
 
     @classmethod
     def from_json(cls, text: str) -> MLPSpec:
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"model spec is not valid JSON: {e}.") from None
+        return cls.from_dict(data)
