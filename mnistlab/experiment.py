@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnistlab.device import pick_device
-from mnistlab.errors import MnistlabError
+import torch
+
+from mnistlab.device import device_name, pick_device
+from mnistlab.errors import DeviceError, MnistlabError
 from mnistlab.evaluate import Evaluation, evaluate
 from mnistlab.runs.record import RunRecorder, save_artifacts
 from mnistlab.runs.store import RunStore
@@ -29,6 +32,22 @@ class ExperimentResult:
     evaluation: Evaluation | None
 
 
+def out_of_memory_message(config: TrainConfig, device: torch.device) -> str:
+    """What to tell the user when `config` does not fit in `device`'s memory."""
+    size = f"this model ({config.model.parameter_count():,} parameters) with batch {config.batch_size}"
+    fix = "use narrower layers or a smaller batch."
+    if device.type == "cuda":
+        return f"ran out of GPU memory: {size} does not fit on {device_name(device)}; {fix}"
+    return f"ran out of memory: {size} does not fit in this machine's memory; {fix}"
+
+
+def release_memory() -> None:
+    """Collect what a failed run left and hand PyTorch's cached GPU blocks back to the driver."""
+    gc.collect()
+    if torch.cuda.is_initialized():
+        torch.cuda.empty_cache()  # for the next job in the queue, and for other processes on the GPU
+
+
 def run_experiment(config: TrainConfig, *, preset: str | None = None, store: RunStore | None = None,
                    data_dir: str | Path | None = None, data: PreparedData | None = None,
                    subscribers: Iterable[Subscriber] = (), cancel: threading.Event | None = None,
@@ -36,11 +55,13 @@ def run_experiment(config: TrainConfig, *, preset: str | None = None, store: Run
     """Train `config` as a new stored run; its status is final even if training raises.
 
     A user error (bad data, no GPU...) or an unexpected exception marks the run "failed" with the
-    message, emits RunFailed, and re-raises for the caller to report.
+    message, emits RunFailed, and re-raises for the caller to report. Running out of (GPU) memory
+    frees what the run held and raises a DeviceError with a plain message instead: the user can fix
+    it with a smaller model or batch, so the CLI says so in one line (exit 2) and the job queue moves on.
     """
     store = store or RunStore()
     # Bad input (no GPU, missing data, impossible subset) fails here, before a run exists.
-    pick_device("cpu" if config.engine == "numpy" else config.device)
+    device = pick_device("cpu" if config.engine == "numpy" else config.device)
     data = data or prepare_data(config, data_dir)
     run_id = store.create(config.to_dict(), preset=preset, owner=owner)
     subscribers = [RunRecorder(store, run_id), *subscribers]
@@ -57,13 +78,23 @@ def run_experiment(config: TrainConfig, *, preset: str | None = None, store: Run
                      epochs_done=len(result.history))
         return ExperimentResult(run_id, preset, config, result, evaluation)
     except BaseException as error:  # noqa: BLE001 - the run must end with a status whatever happened
-        message = str(error) if isinstance(error, MnistlabError) else f"{type(error).__name__}: {error}"
-        if isinstance(error, KeyboardInterrupt):
+        out_of_memory = isinstance(error, (torch.OutOfMemoryError, MemoryError))
+        if out_of_memory:
+            message = out_of_memory_message(config, device)
+        elif isinstance(error, KeyboardInterrupt):
             message = "interrupted by the user (Ctrl-C)"
+        else:
+            message = str(error) if isinstance(error, MnistlabError) else f"{type(error).__name__}: {error}"
         store.update(run_id, status="failed", message=message)
         for subscriber in subscribers[1:]:
             try:
-                subscriber(RunFailed("failed", message, 0))
+                subscriber(RunFailed("failed", message, 0, {"run_id": run_id}))
             except Exception:  # noqa: BLE001 - a broken subscriber must not mask the real error
                 pass
-        raise
+        if not out_of_memory:
+            raise
+    # Only out of memory gets here. The old error is gone with its traceback, whose frames held the model,
+    # optimizer and batches: now they can be freed, and the new error carries no reference to them.
+    result = evaluation = None  # an error in evaluate/save leaves the trained model here
+    release_memory()
+    raise DeviceError(message)

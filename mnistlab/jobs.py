@@ -279,6 +279,6 @@ def _apply(snap: JobSnapshot, event: Event, wall_s: float, stopping: bool = Fals
                        test_loss=event.test_loss, eta_s=wall_s * left / done if done else None)
     if isinstance(event, RunFinished):
         return replace(snap, elapsed_s=wall_s)
-    if isinstance(event, RunFailed):
-        return replace(snap, message=event.message, elapsed_s=wall_s)
+    if isinstance(event, RunFailed):  # extra["run_id"]: the stored failed run, even if it failed before RunStarted
+        return replace(snap, message=event.message, elapsed_s=wall_s, run_id=event.extra.get("run_id") or snap.run_id)
     return snap

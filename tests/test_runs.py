@@ -119,3 +119,12 @@ def test_run_json_is_valid_json_after_every_write(finished):
     store, outcome = finished
     data = json.loads((store.path(outcome.run_id) / "run.json").read_text())
     assert data["pid"] == os.getpid() and data["status"] == "finished"
+
+
+def test_run_files_are_readable_by_whoever_the_umask_allows(finished):
+    """Temp files are renamed into place, so their mode is the final mode: not mkstemp's private 0600."""
+    store, outcome = finished
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("run.json", "history.json", "model.safetensors", "predictions.safetensors"):
+        assert (store.path(outcome.run_id) / name).stat().st_mode & 0o777 == 0o666 & ~umask, name

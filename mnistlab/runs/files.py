@@ -1,10 +1,17 @@
-"""Atomic file writes and safe (never pickle) model files."""
+"""Atomic file writes and safe (never pickle) model files.
+
+Every file of a run is written beside its final name as `.<name>.<random>.tmp`, flushed to disk and
+renamed over the final name: a reader, or a process killed half-way, leaves either the old file or
+the new one. Leftover temp files are never read (their names are not run files) and go when the run
+is deleted.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +26,25 @@ from mnistlab.models.spec import MLPSpec
 from mnistlab.models.torch_mlp import MLP, build_model
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename: readers see old or new, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _replace_atomically(path: Path, write: Callable[[str], None]) -> None:
+    """Call `write(temp_path)` on a temp file beside `path`, fsync it, then rename it over `path`."""
+    tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp"))
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        with open(tmp, "xb"):  # created with the umask's mode, which we keep: mkstemp and safetensors use 0600,
+            mode = os.stat(tmp).st_mode & 0o777  # and would hide runs from other users sharing the folder
+        write(tmp)
+        os.chmod(tmp, mode)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically: readers see the old or the new file, never half of one."""
+    _replace_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def write_json(path: Path, obj) -> None:
@@ -49,9 +63,8 @@ def read_json(path: Path):
 def save_model(path: Path, model: MLP) -> None:
     """Weights as safetensors; the spec goes into the file's metadata as JSON."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file(tensors, str(tmp), metadata={"format": "pt", "mnistlab_spec": model.spec.to_json()})
-    os.replace(tmp, path)
+    metadata = {"format": "pt", "mnistlab_spec": model.spec.to_json()}
+    _replace_atomically(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
 def load_model(path: Path, spec: MLPSpec | None = None, device: str | torch.device = "cpu") -> MLP:
@@ -82,9 +95,8 @@ def load_model(path: Path, spec: MLPSpec | None = None, device: str | torch.devi
 
 
 def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_numpy({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp))
-    os.replace(tmp, path)
+    contiguous = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    _replace_atomically(path, lambda tmp: save_numpy(contiguous, tmp))
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray]:

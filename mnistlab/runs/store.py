@@ -1,13 +1,18 @@
 """The run store: one folder per run, every file written atomically, listing by folder scan.
 
-Why no shared index file: each run owns its folder (created with an atomic mkdir) and every file
-in it is replaced atomically, so any number of processes (dashboards, CLIs) can write runs at
-once without a lock and a reader never sees a half-written file. A run whose process died is
-recognised by its owner's pid and start time and listed as "interrupted".
+Why no lock, database or shared index: each run has exactly one writer, the process that created
+it (a CLI, or a dashboard worker thread), and other processes only read. A run id is reserved by an
+atomic `mkdir`, so two creators never collide; every file is written to a temp file and moved into
+place with `os.replace`, so a reader sees the old or the new file, never half of one; and run.json is
+written last at creation, so a folder without it is not (yet) a run. Nothing is ever written on a
+reader's behalf: a run whose process died is *computed* to be "interrupted" when read (its owner's
+pid and start time no longer match), so no second writer ever races the owner's read-modify-write.
+Folders that cannot be read (corrupt JSON, creation cut short) are reported by `scan`, not hidden.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -24,6 +29,10 @@ from mnistlab.runs.files import read_json, write_json
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
 STATUSES = ("running", "finished", "stopped", "diverged", "failed", "interrupted")
 FINAL = ("finished", "stopped", "diverged", "failed")
+CREATING_GRACE_S = 60.0  # a folder without run.json younger than this is a run being created, not a broken one
+
+log = logging.getLogger("mnistlab.runs")
+_warned: set[tuple[str, str]] = set()  # (folder, reason) already logged: listing every second must not flood the log
 
 
 def resolve_runs_dir(runs_dir: str | Path | None = None) -> Path:
@@ -50,12 +59,30 @@ def _process_token(pid: int) -> str | None:
         return None
 
 
+def _read_object(path: Path) -> dict:
+    """A JSON file that must hold an object (RunStoreError otherwise)."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise RunStoreError(f"{path} does not hold a JSON object.")
+    return data
+
+
+def _zombie(pid: int) -> bool:
+    """True for a killed process its parent has not reaped yet (it still has a /proc entry)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
 def _alive(info: dict) -> bool:
     if info.get("host") != socket.gethostname():
         # Another machine's run: trust a recent heartbeat only.
         return time.time() - info.get("heartbeat", 0) < 120
     pid = info.get("pid")
     if not isinstance(pid, int):
+        return False
+    if _zombie(pid):
         return False
     token = _process_token(pid)
     if token is None:
@@ -65,6 +92,14 @@ def _alive(info: dict) -> bool:
         except (ProcessLookupError, PermissionError):
             return False
     return token == info.get("process")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A folder that looks like a run but cannot be read, and what to do about it."""
+
+    run_id: str
+    reason: str  # one sentence naming the file and the fix
 
 
 @dataclass
@@ -123,16 +158,22 @@ class RunStore:
 
     def status_info(self, run_id: str) -> dict:
         """run.json, with 'running' turned into 'interrupted' when its process is gone."""
-        info = read_json(self.path(run_id) / "run.json")
+        info = _read_object(self.path(run_id) / "run.json")
         if info.get("status") == "running" and not _alive(info):
+            # Computed, never written: the owner is the only writer of run.json (see the module docstring).
+            done = info.get("epochs_done") or 0
             info["status"] = "interrupted"
-            info.setdefault("message", "the process running it stopped before it finished")
+            info["message"] = (f"its process stopped (killed or crashed) after {done} finished epoch(s); what it "
+                               "saved until then is kept." if done else
+                               "its process stopped (killed or crashed) before the first epoch ended.")
         return info
 
     def update(self, run_id: str, **fields) -> dict:
-        """Merge `fields` into run.json (only the owning process writes its run)."""
+        """Merge `fields` into run.json; only the process that created the run may call this."""
         path = self.path(run_id) / "run.json"
         info = read_json(path) if path.exists() else {"run_id": run_id}
+        owner = info.get("pid", os.getpid())
+        assert owner == os.getpid(), f"run {run_id} belongs to process {owner}; only its owner writes run.json"
         info.update(fields, heartbeat=time.time())
         write_json(path, info)
         return info
@@ -143,19 +184,44 @@ class RunStore:
         except RunStoreError:
             return False
 
-    def list(self) -> list[RunInfo]:
-        """All readable runs, newest first; folders without a complete run.json are skipped."""
+    def scan(self) -> tuple[list[RunInfo], list[Unreadable]]:
+        """(readable runs newest first, folders that look like runs but cannot be read).
+
+        Skipped silently: names that are not run ids (temp files, '.deleted-' trash), a folder still
+        being created (no run.json for less than CREATING_GRACE_S), and a run deleted during the scan.
+        """
         if not self.root.is_dir():
-            return []
-        runs = []
+            return [], []
+        runs, broken = [], []
         for folder in self.root.iterdir():
-            if not folder.is_dir() or not RUN_ID.match(folder.name) or not (folder / "run.json").is_file():
+            if not RUN_ID.match(folder.name) or not folder.is_dir():
+                continue
+            if not (folder / "run.json").is_file():
+                try:
+                    age = time.time() - folder.stat().st_mtime
+                except FileNotFoundError:
+                    continue  # deleted meanwhile
+                if age > CREATING_GRACE_S:
+                    broken.append(Unreadable(folder.name, f"run {folder.name} has no run.json (its process stopped "
+                                                          f"while creating it); delete its folder {folder}."))
                 continue
             try:
                 runs.append(self.info(folder.name))
-            except RunStoreError:
-                continue
-        return sorted(runs, key=lambda r: (r.created, r.run_id), reverse=True)
+            except RunStoreError as error:
+                if folder.is_dir():  # else it was deleted while we read it: not a problem
+                    broken.append(Unreadable(folder.name, f"run {folder.name} cannot be read: {str(error).rstrip('.')}; "
+                                                          "restore the file or delete the run's folder."))
+        runs.sort(key=lambda r: (r.created, r.run_id), reverse=True)
+        return runs, sorted(broken, key=lambda b: b.run_id, reverse=True)
+
+    def list(self) -> list[RunInfo]:
+        """All readable runs, newest first; each unreadable folder is logged once as a warning (see `scan`)."""
+        runs, broken = self.scan()
+        for problem in broken:
+            if (problem.run_id, problem.reason) not in _warned:
+                _warned.add((problem.run_id, problem.reason))
+                log.warning("%s", problem.reason)
+        return runs
 
     def info(self, run_id: str) -> RunInfo:
         data = self.status_info(run_id)
@@ -175,16 +241,22 @@ class RunStore:
 
     def config(self, run_id: str) -> dict:
         """{'preset': name or None, 'config': TrainConfig dict}."""
-        return read_json(self.path(run_id) / "config.json")
+        return _read_object(self.path(run_id) / "config.json")
 
     def history(self, run_id: str) -> list[dict]:
         path = self.path(run_id) / "history.json"
         return read_json(path) if path.exists() else []
 
     def delete(self, run_id: str) -> None:
-        """Remove a finished run; a running one is refused."""
-        if self.status_info(run_id).get("status") == "running":
+        """Remove a run that is not running (an unreadable one too: deleting it is the fix)."""
+        try:
+            running = self.status_info(run_id).get("status") == "running"
+        except RunStoreError:
+            running = False  # corrupt or missing run.json: nobody is writing it
+        if running:
             raise RunStoreError(f"run {run_id} is still running; stop it first.")
+        if not self.path(run_id).is_dir():
+            raise RunStoreError(f"run {run_id} does not exist in {self.root}.")
         trash = self.root / f".deleted-{run_id}-{secrets.token_hex(3)}"
         os.replace(self.path(run_id), trash)  # atomic: the run vanishes from listings at once
         shutil.rmtree(trash, ignore_errors=True)
