@@ -75,7 +75,9 @@ def delete_panel(runs) -> None:
 
 def main() -> None:
     state.page("Compare", "All runs, from the dashboard and the CLI: pick a few and lay their curves over each other.")
-    runs = cache.store().list()
+    runs, unreadable = cache.store().scan()
+    for broken in unreadable:  # a damaged folder is named with its fix, never hidden
+        st.warning(broken.reason, icon=":material/broken_image:")
     if not runs:
         st.info("No runs yet. Train on the Train page or with `python -m mnistlab train` and compare them here.",
                 icon=":material/history:")

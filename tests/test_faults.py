@@ -246,3 +246,28 @@ def test_broken_folders_are_reported_never_listed_as_runs(tiny_data_dir, runs_di
     # Deleting is the fix the message names, and it works on an unreadable run.
     store.delete("20260101-000000-mnist-corrupt-000001")
     assert "corrupt" not in {b.run_id.split("-")[3] for b in store.scan()[1]}
+
+
+@pytest.mark.usefixtures("app_caches")
+def test_unreadable_run_is_named_by_the_cli_and_on_compare(tiny_data_dir, runs_dir, monkeypatch, capsys):
+    """A damaged run folder is reported with its fix by `runs` and on Compare, next to the good runs."""
+    from streamlit.testing.v1 import AppTest
+
+    store = RunStore(runs_dir)
+    good = run_experiment(TrainConfig(model=MLPSpec(hidden=(8,)), epochs=1, batch_size=50, device="cpu"),
+                          store=store, data_dir=tiny_data_dir).run_id
+    broken = store.path(good).with_name("20260101-000000-broken-run")
+    broken.mkdir()
+    (broken / "run.json").write_text("{not json")
+    (broken / "config.json").write_text("{}")
+    assert main(["runs", "--runs-dir", str(runs_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert good in out and "broken-run" not in out
+    assert "warning: run 20260101-000000-broken-run cannot be read" in err
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tiny_data_dir))
+    monkeypatch.setenv("MNISTLAB_RUNS_DIR", str(runs_dir))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=30)
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert any("20260101-000000-broken-run cannot be read" in w.value for w in at.warning)

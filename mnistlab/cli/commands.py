@@ -87,12 +87,15 @@ def data_inspect(args: argparse.Namespace) -> int:
 
 def runs(args: argparse.Namespace) -> int:
     store = RunStore(args.runs_dir)
-    listed = store.list()
+    listed, unreadable = store.scan()
+    for broken in unreadable:
+        print(f"warning: {broken.reason}", file=sys.stderr)
     if args.json:
         print(json.dumps([r.__dict__ for r in listed]))
         return 0
     if not listed:
-        print(f"no runs yet in {store.root}; start one with `python -m mnistlab train --preset fast`.")
+        if not unreadable:
+            print(f"no runs yet in {store.root}; start one with `python -m mnistlab train --preset fast`.")
         return 0
     for r in listed:
         acc = f"{100 * r.test_accuracy:.2f}%" if r.test_accuracy is not None else "—"

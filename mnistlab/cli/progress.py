@@ -47,5 +47,5 @@ class ProgressPrinter:
         elif isinstance(event, RunFinished):
             self._line(f"{event.status}: test accuracy {_pct(event.test_accuracy)} after "
                        f"{event.epochs_done} epoch(s), {event.train_seconds:.1f} s of training")
-        elif isinstance(event, RunFailed):
-            self._line(f"{event.status}: {event.message}")
+        elif isinstance(event, RunFailed) and event.status != "failed":
+            self._line(f"{event.status}: {event.message}")  # "failed" raises too: the CLI prints that one line
