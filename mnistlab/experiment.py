@@ -13,7 +13,7 @@ import torch
 from mnistlab.device import device_name, pick_device
 from mnistlab.errors import DeviceError, MnistlabError
 from mnistlab.evaluate import Evaluation, evaluate
-from mnistlab.runs.record import RunRecorder, save_artifacts
+from mnistlab.runs.record import RunRecorder, epochs_dir, save_artifacts
 from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.events import RunFailed, Subscriber
@@ -66,7 +66,8 @@ def run_experiment(config: TrainConfig, *, preset: str | None = None, store: Run
     run_id = store.create(config.to_dict(), preset=preset, owner=owner)
     subscribers = [RunRecorder(store, run_id), *subscribers]
     try:
-        result = train(config, data=data, subscribers=subscribers, cancel=cancel, run_id=run_id)
+        result = train(config, data=data, subscribers=subscribers, cancel=cancel, run_id=run_id,
+                       snapshot_dir=epochs_dir(store, run_id))
         evaluation = None
         if result.model is not None:
             evaluation = evaluate(result.model, data.test, config.loss)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 import numpy as np
 
+from mnistlab.errors import RunStoreError
 from mnistlab.evaluate import Evaluation
 from mnistlab.models.torch_mlp import MLP
 from mnistlab.runs.files import load_arrays, load_model, read_json, save_arrays, save_model, write_json
 from mnistlab.runs.store import RunStore
 from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress
+from mnistlab.train.loop import snapshot_name
 
 HEARTBEAT_S = 5.0
+EPOCHS_DIR = "epochs"  # per-epoch weights: epochs/epoch-000.safetensors (initial), epoch-001…
+INITIAL_LAYERS = "initial-layers.json"  # {"epoch": 0, "layers": [...]}: statistics of the initial weights
+SNAPSHOT = re.compile(r"^epoch-(\d+)\.safetensors$")
 
 
 class RunRecorder:
@@ -25,6 +32,9 @@ class RunRecorder:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
+            if event.initial_layers:
+                write_json(self.store.path(self.run_id) / INITIAL_LAYERS,
+                           {"epoch": 0, "layers": list(event.initial_layers)})
             self.store.update(self.run_id, device=event.device, device_name=event.device_name,
                               parameter_count=event.parameter_count, train_size=event.train_size,
                               val_size=event.val_size, test_size=event.test_size)
@@ -71,3 +81,34 @@ def load_evaluation(store: RunStore, run_id: str) -> Evaluation | None:
     return Evaluation(summary["loss"], summary["accuracy"], summary["per_class_accuracy"],
                       np.asarray(summary["confusion"], dtype=np.int64), arrays["predictions"],
                       arrays["probabilities"], arrays["labels"], tuple(summary["classes"]))
+
+
+def epochs_dir(store: RunStore, run_id: str) -> Path:
+    """The folder holding a run's per-epoch weights (pass it to `train(snapshot_dir=...)`)."""
+    return store.path(run_id) / EPOCHS_DIR
+
+
+def saved_epochs(store: RunStore, run_id: str) -> list[int]:
+    """Epochs whose weights were saved, ascending (0 is the initialisation); [] when none were."""
+    folder = epochs_dir(store, run_id)
+    if not folder.is_dir():
+        return []
+    return sorted(int(m.group(1)) for p in folder.iterdir() if (m := SNAPSHOT.match(p.name)))
+
+
+def load_epoch_model(store: RunStore, run_id: str, epoch: int, device="cpu") -> MLP:
+    """The model as it was after `epoch` (0: its initial weights)."""
+    folder = epochs_dir(store, run_id)
+    if not isinstance(epoch, int) or epoch < 0 or not (folder / snapshot_name(epoch)).is_file():
+        saved = saved_epochs(store, run_id)
+        hint = f"saved epochs: {saved[0]}–{saved[-1]}" if saved else "this run saved no per-epoch weights"
+        raise RunStoreError(f"run {run_id} has no weights for epoch {epoch!r} ({hint}).")
+    return load_model(folder / snapshot_name(epoch), device=device)
+
+
+def load_history(store: RunStore, run_id: str) -> list[dict]:
+    """The per-epoch rows of history.json, preceded by an epoch-0 row {"epoch": 0, "layers": [...]}
+    with the initial weights' statistics when the run recorded them."""
+    rows = store.history(run_id)
+    initial = store.path(run_id) / INITIAL_LAYERS
+    return ([read_json(initial)] if initial.is_file() else []) + rows

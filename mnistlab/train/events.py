@@ -19,6 +19,7 @@ class RunStarted:
     train_size: int
     val_size: int
     test_size: int
+    initial_layers: tuple = ()  # per-layer stats of the initial weights ("epoch 0"; see EpochEnded.layers)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class EpochEnded:
     samples_per_s: float
     elapsed_s: float
     partial: bool = False  # True when Stop cut this epoch short
+    # One JSON-ready dict per Linear layer ("layer 1", …, "output"); keys in mnistlab.train.layer_stats.
+    layers: tuple = ()
+    test_confusion: tuple = ()  # 10 rows of 10 counts on the test split: rows = true label, columns = prediction
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The training loop shared by both engines: timing, events, cancellation and divergence."""
+"""The training loop shared by both engines: timing, events, cancellation, divergence and weight snapshots."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import torch
 from mnistlab.data.split import Split
 from mnistlab.device import device_name, pick_device, synchronize
 from mnistlab.models.torch_mlp import MLP
+from mnistlab.runs.files import save_model
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress, Subscriber
 from mnistlab.train.prepare import PreparedData, prepare_data
@@ -21,6 +22,13 @@ from mnistlab.train.schedule import lr_at
 from mnistlab.train.threads import cpu_threads, cpu_threads_for
 
 PROGRESS_EVERY_S = 0.2  # at most five progress events a second: cheap for every subscriber
+MAX_SNAPSHOT_PARAMS = 5_000_000  # larger models save no per-epoch weights (20 MB of float32 per epoch at the cap)
+MAX_SNAPSHOT_BYTES = 400 * 2**20  # all of one run's epoch snapshots together
+
+
+def snapshot_name(epoch: int) -> str:
+    """File name of the weights after `epoch` (0: the initial weights) in a run's snapshot folder."""
+    return f"epoch-{epoch:03d}.safetensors"
 
 
 @dataclass
@@ -48,19 +56,40 @@ class _Bus:
             subscriber(event)
 
 
-def _make_stepper(config: TrainConfig, train: Split, device: torch.device):
+def _make_stepper(config: TrainConfig, train: Split, device: torch.device, stats: bool):
     if config.engine == "numpy":
         from mnistlab.train.numpy_engine import NumpyStepper
 
-        return NumpyStepper(config, train)
+        return NumpyStepper(config, train, stats)
     from mnistlab.train.torch_engine import TorchStepper
 
-    return TorchStepper(config, train, device)
+    return TorchStepper(config, train, device, stats)
+
+
+class _Snapshots:
+    """Saves epoch weights under a folder, or nothing (no folder, or a model above the cap).
+
+    Every epoch while the run's snapshots fit in MAX_SNAPSHOT_BYTES; a longer run keeps an even
+    stride of epochs (plus its initial and last ones), so a 1,000-epoch run never fills the disk.
+    """
+
+    def __init__(self, folder: Path | None, config: TrainConfig):
+        params = config.model.parameter_count()
+        self.folder = folder if folder is not None and params <= MAX_SNAPSHOT_PARAMS else None
+        fits = max(2, MAX_SNAPSHOT_BYTES // (4 * max(params, 1)))  # float32 weights per snapshot
+        self.stride = max(1, -(-config.epochs // (fits - 1)))
+        self.last = config.epochs
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+
+    def save(self, epoch: int, stepper, final: bool = False) -> None:
+        if self.folder is not None and (epoch % self.stride == 0 or epoch == self.last or final):
+            save_model(self.folder / snapshot_name(epoch), stepper.torch_model())  # temp file + rename: atomic
 
 
 def train(config: TrainConfig, *, data_dir: str | Path | None = None, data: PreparedData | None = None,
           subscribers: Iterable[Subscriber] = (), cancel: threading.Event | None = None,
-          run_id: str = "") -> TrainResult:
+          run_id: str = "", snapshot_dir: Path | None = None, layer_stats: bool = True) -> TrainResult:
     """Train `config`, emitting events to `subscribers`; `cancel.set()` stops within one step.
 
     Args:
@@ -70,22 +99,30 @@ def train(config: TrainConfig, *, data_dir: str | Path | None = None, data: Prep
         subscribers: callables receiving each `Event`.
         cancel: set it from another thread to stop; the run ends as "stopped".
         run_id: recorded in the RunStarted event.
+        snapshot_dir: save the initial weights and those after each epoch there (`snapshot_name`), unless
+            the model has more than MAX_SNAPSHOT_PARAMS parameters.
+        layer_stats: False skips the per-layer statistics (RunStarted.initial_layers, EpochEnded.layers);
+            they are on by default and only turned off to measure what they cost.
     """
     device = pick_device("cpu" if config.engine == "numpy" else config.device)
     data = data or prepare_data(config, data_dir)
     threads = cpu_threads_for(config) if device.type == "cpu" else torch.get_num_threads()
+    snapshots = _Snapshots(Path(snapshot_dir) if snapshot_dir is not None else None, config)
     with cpu_threads(threads):
-        return _train(config, data, device, _Bus(subscribers), cancel, run_id)
+        return _train(config, data, device, _Bus(subscribers), cancel, run_id, snapshots, layer_stats)
 
 
 def _train(config: TrainConfig, data: PreparedData, device: torch.device, emit: _Bus,
-           cancel: threading.Event | None, run_id: str) -> TrainResult:
-    stepper = _make_stepper(config, data.train, device)
+           cancel: threading.Event | None, run_id: str, snapshots: _Snapshots, stats: bool) -> TrainResult:
+    stepper = _make_stepper(config, data.train, device, stats)
     steps = stepper.steps_per_epoch()
     total_steps = steps * config.epochs
+    snapshots.save(0, stepper)
+    # "Epoch 0": the initial weights' statistics ride on RunStarted (no steps yet: grad_norm, update_ratio None).
     emit(RunStarted(run_id, config.to_dict(), device.type, device_name(device) if config.engine == "torch" else "CPU (NumPy)",
                     config.model.parameter_count(), steps, len(data.train),
-                    len(data.val) if data.val else 0, len(data.test)))
+                    len(data.val) if data.val else 0, len(data.test),
+                    initial_layers=tuple(stepper.layer_stats()) if stats else ()))
     result = TrainResult("finished", None, device=device.type, data=data)
     elapsed, global_step, epoch = 0.0, 0, 0
     last_report = time.perf_counter()  # not reset per epoch: short epochs still report progress
@@ -118,12 +155,15 @@ def _train(config: TrainConfig, data: PreparedData, device: torch.device, emit: 
         if stopped and stepper.seen == 0:
             epoch -= 1
             break
-        val_loss, val_acc = stepper.evaluate(data.val) if data.val is not None else (None, None)
-        test_loss, test_acc = stepper.evaluate(data.test)
+        val_loss, val_acc, _ = stepper.evaluate(data.val) if data.val is not None else (None, None, None)
+        test_loss, test_acc, confusion = stepper.evaluate(data.test)
+        layers = tuple(stepper.layer_stats()) if stats else ()
         record = EpochEnded(epoch, config.epochs, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc,
-                            stepper.lr, epoch_s, stepper.seen / max(epoch_s, 1e-9), elapsed, partial=stopped)
+                            stepper.lr, epoch_s, stepper.seen / max(epoch_s, 1e-9), elapsed, partial=stopped,
+                            layers=layers, test_confusion=tuple(confusion))
         result.history.append(dict(record.__dict__))
         result.epoch_seconds.append(epoch_s)
+        snapshots.save(epoch, stepper, final=stopped)  # before the event, so a subscriber can open this epoch's file at once
         emit(record)
         stepper.snapshot()
         if stopped:

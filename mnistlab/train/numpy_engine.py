@@ -8,16 +8,17 @@ import numpy as np
 import torch
 
 from mnistlab.data.split import Split
-from mnistlab.models.numpy_mlp import NumpyMLP
+from mnistlab.models.numpy_mlp import Linear, NumpyMLP
 from mnistlab.models.torch_mlp import MLP, build_model
 from mnistlab.train.config import TrainConfig
-from mnistlab.train.torch_engine import evaluate_loss_accuracy
+from mnistlab.train.layer_stats import PROBE_SIZE, StepStats, layer_stats
+from mnistlab.train.torch_engine import evaluate_loss_accuracy, to_inputs
 
 
 class NumpyStepper:
     """Owns a `NumpyMLP` and its float32 copy of the training data (CPU only)."""
 
-    def __init__(self, config: TrainConfig, train: Split):
+    def __init__(self, config: TrainConfig, train: Split, record_stats: bool = True):
         self.config = config
         self.net = NumpyMLP(config.model, seed=config.seed, dtype=np.float32)
         self.x = train.images.numpy().reshape(len(train), -1).astype(np.float32) / 255.0  # (N, 784)
@@ -28,6 +29,10 @@ class NumpyStepper:
         self.lr = config.lr
         self.loss_sum, self.correct, self.seen = 0.0, 0, 0
         self._snapshot: dict[str, np.ndarray] | None = None
+        self.linears = [layer for layer in self.net.layers if isinstance(layer, Linear)]
+        self.before = [np.empty_like(layer.weight) for layer in self.linears] if record_stats else []
+        self.probe = to_inputs(train.images[:PROBE_SIZE])  # (P, 28, 28), summarised through the torch twin
+        self.step_stats = StepStats(len(self.linears), enabled=record_stats)
 
     @property
     def samples_per_epoch(self) -> int:
@@ -39,6 +44,7 @@ class NumpyStepper:
     def begin_epoch(self) -> None:
         self.order = self.rng.permutation(len(self.x))
         self.loss_sum, self.correct, self.seen = 0.0, 0, 0
+        self.step_stats.reset()
 
     def set_lr(self, lr: float) -> None:
         self.lr = lr
@@ -47,8 +53,21 @@ class NumpyStepper:
         batch = self.config.batch_size
         idx = self.order[index * batch:(index + 1) * batch]
         x, y = self.x[idx], self.y[idx]
+        sample_update = self.step_stats.wants_update(index)
+        if sample_update:  # sgd_step updates in place: keep W in preallocated buffers (no 1.6 MB allocation)
+            for layer, buffer in zip(self.linears, self.before):
+                np.copyto(buffer, layer.weight)
         loss = self.net.train_step(x, y, self.config.loss, self.lr, self.rng, self.config.label_smoothing,
                                    self.config.weight_decay)
+        if self.step_stats.wants_grads(index):
+            # grad_weight is the loss gradient of this step (weight decay is added inside sgd_step), as torch's .grad
+            norms = [np.linalg.norm(layer.grad_weight) for layer in self.linears]
+            self.step_stats.add_grad_norms(torch.tensor(norms, dtype=torch.float64))
+        if sample_update:
+            norms = [np.linalg.norm(buffer) for buffer in self.before]
+            deltas = [np.subtract(buffer, layer.weight, out=buffer) for layer, buffer in zip(self.linears, self.before)]
+            ratios = [np.linalg.norm(d) / max(n, 1e-30) for d, n in zip(deltas, norms)]
+            self.step_stats.add_update_ratios(torch.tensor(ratios, dtype=torch.float64))
         self.loss_sum += loss * len(y)
         self.correct += int((self.net.last_logits.argmax(1) == y).sum())
         self.seen += len(y)
@@ -59,8 +78,13 @@ class NumpyStepper:
     def epoch_stats(self) -> tuple[float, float]:
         return self.running_loss(), self.correct / max(self.seen, 1)
 
-    def evaluate(self, split: Split) -> tuple[float, float]:
+    def evaluate(self, split: Split) -> tuple[float, float, list[list[int]]]:
+        """(mean loss, accuracy, confusion matrix) on a split, through the torch twin."""
         return evaluate_loss_accuracy(self.torch_model(), split, self.config, torch.device("cpu"))
+
+    def layer_stats(self) -> list[dict]:
+        """Per-layer statistics now: step means from NumPy's own gradients, probe and weights via the torch twin."""
+        return layer_stats(self.torch_model(), self.probe, self.step_stats)
 
     def snapshot(self) -> None:
         self._snapshot = self.net.state_dict()

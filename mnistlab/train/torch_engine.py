@@ -10,6 +10,7 @@ from mnistlab.data.augment import augment_batch
 from mnistlab.data.split import Split
 from mnistlab.evaluate import EVAL_BATCH
 from mnistlab.models.torch_mlp import MLP, build_model
+from mnistlab.train import layer_stats as stats
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.losses import compute_loss
 
@@ -34,7 +35,7 @@ def to_inputs(images: torch.Tensor) -> torch.Tensor:
 class TorchStepper:
     """Owns the model, optimizer and device-resident data of one PyTorch run."""
 
-    def __init__(self, config: TrainConfig, train: Split, device: torch.device):
+    def __init__(self, config: TrainConfig, train: Split, device: torch.device, record_stats: bool = True):
         self.config, self.device = config, device
         torch.manual_seed(config.seed)
         self.model: MLP = build_model(config.model).to(device)
@@ -55,6 +56,11 @@ class TorchStepper:
         self.seen = 0
         self.lr = config.lr
         self._snapshot: dict[str, torch.Tensor] | None = None
+        # Per-layer statistics: weights of every Linear, a fixed probe batch (a view, no copy), device sums.
+        self.weights = [linear.weight for linear in self.model.hidden_layers()]
+        self.before = [torch.empty_like(w) for w in self.weights] if record_stats else []  # W before a sampled step
+        self.probe = self.x[:stats.PROBE_SIZE]
+        self.step_stats = stats.StepStats(len(self.weights), device, record_stats)
 
     @property
     def samples_per_epoch(self) -> int:
@@ -73,6 +79,7 @@ class TorchStepper:
         self.order = torch.randperm(len(self.epoch_x), device=self.device, generator=self.gen)
         self.loss_sum.zero_()
         self.correct.zero_()
+        self.step_stats.reset()
         self.seen = 0
 
     def set_lr(self, lr: float) -> None:
@@ -92,7 +99,14 @@ class TorchStepper:
         loss = compute_loss(logits, y, self.config.loss, self.config.model.output, self.config.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.step_stats.wants_grads(index):
+            self.step_stats.add_grad_norms(stats.torch_grad_norms(self.weights))
+        sample_update = self.step_stats.wants_update(index)
+        if sample_update:
+            norms = stats.remember_weights(self.weights, self.before)
         self.optimizer.step()
+        if sample_update:
+            self.step_stats.add_update_ratios(stats.torch_update_ratios(self.weights, self.before, norms))
         # Running sums stay on the device: no sync until someone asks.
         n = len(y)
         self.loss_sum += loss.detach() * n
@@ -107,9 +121,13 @@ class TorchStepper:
         return self.running_loss(), self.correct.item() / max(self.seen, 1)
 
     @torch.no_grad()
-    def evaluate(self, split: Split) -> tuple[float, float]:
-        """(mean loss, accuracy) on a split, in eval mode."""
+    def evaluate(self, split: Split) -> tuple[float, float, list[list[int]]]:
+        """(mean loss, accuracy, confusion matrix) on a split, in eval mode."""
         return evaluate_loss_accuracy(self.model, split, self.config, self.device)
+
+    def layer_stats(self) -> list[dict]:
+        """Per-layer statistics now (see `mnistlab.train.layer_stats`); step means cover this epoch."""
+        return stats.layer_stats(self.model, self.probe, self.step_stats)
 
     def snapshot(self) -> None:
         """Remember the current weights (the last good state if a later epoch diverges)."""
@@ -126,17 +144,24 @@ class TorchStepper:
 
 
 @torch.no_grad()
-def evaluate_loss_accuracy(model: MLP, split: Split, config: TrainConfig, device: torch.device) -> tuple[float, float]:
-    """(mean loss, accuracy) of `model` on `split`, batched, in eval mode."""
+def evaluate_loss_accuracy(model: MLP, split: Split, config: TrainConfig,
+                           device: torch.device) -> tuple[float, float, list[list[int]]]:
+    """(mean loss, accuracy, confusion) of `model` on `split`, batched, in eval mode.
+
+    The confusion matrix is (classes, classes) counts, rows = true label, columns = prediction.
+    """
     was_training = model.training
     model.eval()
+    classes = len(split.classes)
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-    correct = torch.zeros((), device=device, dtype=torch.int64)
+    confusion = torch.zeros(classes * classes, device=device, dtype=torch.int64)  # flattened (true, predicted)
     for images, labels in zip(split.images.split(EVAL_BATCH), split.labels.split(EVAL_BATCH)):
         x, y = to_inputs(images.to(device)), labels.to(device)
         logits = model(x)
         loss_sum += compute_loss(logits, y, config.loss, config.model.output).double() * len(y)
-        correct += (logits.argmax(1) == y).sum()
+        # index_add_ rather than bincount: CUDA's bincount syncs to size its output.
+        confusion.index_add_(0, y * classes + logits.argmax(1), torch.ones_like(y))
     model.train(was_training)
     n = max(len(split), 1)
-    return loss_sum.item() / n, correct.item() / n
+    rows = confusion.view(classes, classes).tolist()
+    return loss_sum.item() / n, sum(rows[i][i] for i in range(classes)) / n, rows
