@@ -17,7 +17,7 @@ def _common(p: argparse.ArgumentParser, data: bool = True, runs: bool = True) ->
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mnistlab.cli import bench_cmd, commands, predict_cmd, train_cmd
+    from mnistlab.cli import bench_cmd, commands, insight_cmd, predict_cmd, train_cmd
 
     parser = argparse.ArgumentParser(prog="python -m mnistlab",
                                      description="Train and inspect MLPs on MNIST and Fashion-MNIST.")
@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="classify an image file with a stored run's model")
     predict_cmd.add_arguments(p)
     p.set_defaults(func=predict_cmd.run)
+
+    p = sub.add_parser("inspect", help="export the data behind each Inspect figure as JSON")
+    insight_cmd.add_arguments(p)
+    _common(p)
+    p.set_defaults(func=insight_cmd.run)
 
     p = sub.add_parser("bench", help="time the tutorials' DataLoader loop against mnistlab's trainer")
     bench_cmd.add_arguments(p)
