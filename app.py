@@ -26,6 +26,8 @@ PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/grid_view:", url_path="data"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/results.py", title="Results", icon=":material/insights:", url_path="results"),
+    st.Page("pages/inspect.py", title="Inspect", icon=":material/troubleshoot:", url_path="inspect"),
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
 ]
 

@@ -72,6 +72,13 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                        optimizer="sgd", lr=0.001, batch_size=256, epochs=100, train_subset=20_000,
                        val_split=0.3, val_mode="last"),
            0.2144, "Keras vanishing-gradient demonstration (one third of train, validation_split 0.3)"),
+    Preset("seed003-relu", "The same 4×50 net with ReLU: gradients reach the first layer",
+           "Only the activation changes from seed003-vanishing. Open both on Inspect → Gradient flow: here the "
+           "first layer's gradient stays within one order of magnitude of the last's, and the net learns.",
+           TrainConfig(model=MLPSpec(hidden=(50, 50, 50, 50), activation="relu", output="softmax", **KERAS),
+                       optimizer="sgd", lr=0.001, batch_size=256, epochs=100, train_subset=20_000,
+                       val_split=0.3, val_mode="last"),
+           None, "mnistlab: seed003-vanishing with ReLU instead of sigmoid, for the contrast (no figure published)"),
     Preset("seed004-fashion", "Fashion-MNIST 784-256-128-10",
            "The same kind of MLP on clothes: harder classes (shirt vs T-shirt vs pullover) cap the accuracy lower.",
            TrainConfig(dataset="fashion-mnist", model=MLPSpec(hidden=(256, 128), standardize=True), optimizer="sgd", lr=0.01,

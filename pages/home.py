@@ -6,6 +6,7 @@ import streamlit as st
 from mnistlab.data.datasets import DATASETS
 from mnistlab.data.fetch import fetch_dataset
 from mnistlab.errors import MnistlabError
+from mnistlab.lessons import LESSONS
 from mnistlab.presets import PRESETS
 from ui import cache, live, state, widgets
 
@@ -97,6 +98,28 @@ def preset_card(name: str) -> None:
                      width="stretch")
 
 
+PAGE_FILES = {"train": "pages/train.py", "results": "pages/results.py", "inspect": "pages/inspect.py",
+              "draw": "pages/draw.py", "compare": "pages/compare.py"}
+
+
+def guided_path() -> None:
+    """The tutorials' lessons in order: a preset to train, what to watch, what it teaches."""
+    st.caption("New to neural networks? Follow these steps in order; each takes a few seconds to a few minutes.")
+    for number, lesson in enumerate(LESSONS, start=1):
+        with st.expander(f"**{number}. {lesson.title}**", expanded=number == 1):
+            left, right = st.columns([3, 1])
+            with left:
+                st.markdown(f"**Train** {' then '.join(f'`{p}`' for p in lesson.presets)}  \n"
+                            f"**Watch** {lesson.watch}  \n**It teaches** {lesson.teaches}")
+            with right:
+                for name in lesson.presets:
+                    ready = cache.present(PRESETS[name].config.dataset)
+                    st.button(f"Train {name}", key=f"lesson_{number}_{name}", icon=":material/play_arrow:",
+                              on_click=train_now, args=(name,), disabled=not ready, width="stretch")
+                st.page_link(PAGE_FILES[lesson.page], label=f"Open {lesson.page.title()}",
+                             icon=":material/arrow_forward:")
+
+
 def train_now(name: str) -> None:
     """on_click: load the preset into Train's controls, queue it, and go and watch it."""
     widgets.load_preset(name)
@@ -126,6 +149,9 @@ def main() -> None:
     if active:
         st.info(f"{len(active)} training job(s) running or waiting on this server.", icon=":material/autorenew:")
         st.page_link("pages/train.py", label="Watch on Train", icon=":material/arrow_forward:")
+
+    st.subheader("Guided path", anchor=False)
+    guided_path()
 
     st.subheader("Latest runs", anchor=False)
     latest_runs()

@@ -7,32 +7,10 @@ import streamlit as st
 
 from mnistlab.presets import PRESETS
 from ui import cache, charts, images, live, state
+from ui.pickers import pick_run
 
 PER_PAGE = 36
 CELL_LIMIT = 60  # images shown for one confusion cell
-
-
-def run_label(info) -> str:
-    acc = f" · {info.test_accuracy:.2%}" if info.test_accuracy is not None else ""
-    return (f"{info.created[:16].replace('T', ' ')} · {info.dataset} · {info.preset or 'custom'} · "
-            f"{info.description} · {info.status}{acc}")
-
-
-def _picked(key: str) -> None:
-    state.remember(key)
-    st.query_params["run"] = st.session_state[key]
-
-
-def pick_run(runs):
-    ids = [r.run_id for r in runs]
-    wanted = st.query_params.get("run") or state.kept().get("run")  # a link (or reload) names the run
-    state.keep(run=wanted if wanted in ids else ids[0])  # the latest by default
-    state.remembered("run", ids[0])
-    by_id = {r.run_id: r for r in runs}
-    run_id = st.selectbox("Run", ids, key="run", format_func=lambda i: run_label(by_id[i]), on_change=_picked,
-                          args=("run",), help="Newest first; runs from the CLI are listed too.")
-    st.query_params["run"] = run_id
-    return by_id[run_id]
 
 
 def outcome(info) -> None:
@@ -72,7 +50,8 @@ def downloads(info) -> None:
     cols[1].download_button("Config (JSON)", config, f"{info.run_id}-config.json", "application/json",
                             key="dl_config", icon=":material/download:", width="stretch")
     history = cache.history(info.run_id)
-    cols[2].download_button("Metrics (CSV)", history.to_csv(index=False), f"{info.run_id}-metrics.csv", "text/csv",
+    table = history.drop(columns=["layers", "test_confusion"], errors="ignore")  # nested: see `mnistlab inspect`
+    cols[2].download_button("Metrics (CSV)", table.to_csv(index=False), f"{info.run_id}-metrics.csv", "text/csv",
                             key="dl_metrics", icon=":material/download:", disabled=history.empty, width="stretch")
 
 

@@ -70,7 +70,7 @@ def test_unexpected_errors_never_show_a_traceback(env, monkeypatch):
     def broken(self):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Store, "list", broken)
+    monkeypatch.setattr(Store, "scan", broken)  # list() reads through scan()
     at = app("compare")
     assert not at.exception
     assert "Something went wrong: RuntimeError: disk on fire" in texts(at, "error")

@@ -178,7 +178,7 @@ def test_every_page_a_live_run_a_stopped_run_and_its_results(server, chromium, s
         short, long = RUNS["readme" if readme else "real" if server.real_data else "tiny"]
         for key, value in short.items():
             set_number(page, key, value)
-        page.locator(".st-key-start button").click()
+        page.locator(".st-key-start button").first.click()
         first = poll(lambda: progress(page), "the live view's progress bar")
         if first[0] < 1:  # else it ended before the first frame (a fast machine): the second run is watched
             poll(lambda: (now := progress(page)) and now[0] > first[0], f"progress beyond {first[1]!r}", RUN_S)
@@ -200,7 +200,7 @@ def test_every_page_a_live_run_a_stopped_run_and_its_results(server, chromium, s
         # -- a long run, watched, then stopped -------------------------------------------------------
         for key, value in long.items():
             set_number(page, key, value)
-        page.locator(".st-key-start button").click()
+        page.locator(".st-key-start button").first.click()
         epochs = long["cfg_epochs"]
         first = poll(lambda: (now := position(page)) and now[1] == epochs and now[2] >= 1 and now,
                      "the second run's first steps", RUN_S)

@@ -101,7 +101,8 @@ def class_distribution(counts: dict[str, Sequence[int]], classes: Sequence[str])
 
 
 def image_panels(images: np.ndarray, titles: Sequence[str], cols: int, colorscale="gray", zmid=None,
-                 title_colors: Sequence[str] | None = None, height: int | None = None) -> go.Figure:
+                 title_colors: Sequence[str] | None = None, height: int | None = None,
+                 zlimit: float | None = None) -> go.Figure:
     """Small heat-map panels (mean images, first-layer weights), `cols` per row."""
     n = len(images)
     rows = max(1, -(-n // cols))
@@ -109,6 +110,8 @@ def image_panels(images: np.ndarray, titles: Sequence[str], cols: int, colorscal
                         vertical_spacing=0.08 if rows < 4 else 0.04)
     for i, image in enumerate(images):
         kw = dict(zmid=zmid) if zmid is not None else dict(zmin=0, zmax=255)
+        if zlimit:  # one symmetric scale for every panel, so units compare
+            kw = dict(zmin=-zlimit, zmax=zlimit)
         fig.add_heatmap(z=image, colorscale=colorscale, showscale=False, row=i // cols + 1, col=i % cols + 1,
                         hovertemplate="%{z:.2f}<extra></extra>", **kw)
     fig.update_xaxes(visible=False, constrain="domain")
@@ -144,3 +147,26 @@ def compare_per_class(per_class: dict[str, Sequence[float]], classes: Sequence[s
     fig.update_yaxes(range=[max(0.0, low - 0.05), 1.0], tickformat=".0%")
     fig.update_xaxes(type="category")
     return _style(fig, "Test accuracy per class", 380).update_layout(barmode="group", hovermode="closest")
+
+
+def probability_bars(probabilities: Sequence[float], classes: Sequence[str], title: str | None = None) -> go.Figure:
+    """One horizontal bar per class, the predicted class in its colour and the rest grey."""
+    top = int(np.argmax(probabilities))
+    colors = [class_color(i) if i == top else "rgba(128,128,128,.45)" for i in range(len(classes))]
+    fig = go.Figure(go.Bar(x=list(probabilities), y=list(classes), orientation="h", marker_color=colors,
+                           text=[f"{p:.1%}" for p in probabilities], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
+    fig.update_xaxes(range=[0, 1.12], tickformat=".0%")
+    fig.update_yaxes(type="category", autorange="reversed")
+    return _style(fig, title, 340).update_layout(hovermode="closest", showlegend=False, margin=dict(t=36 if title else 8))
+
+
+def signed_heatmap(image: np.ndarray, title: str | None = None, height: int = 300) -> go.Figure:
+    """A 28×28 map of signed values (saliency, weights) on a diverging scale centred at zero."""
+    image = np.asarray(image, dtype=float)
+    limit = float(np.abs(image).max()) or 1.0
+    fig = go.Figure(go.Heatmap(z=image, colorscale="RdBu", zmid=0, zmin=-limit, zmax=limit, showscale=False,
+                               hovertemplate="row %{y}, column %{x}: %{z:.3g}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", visible=False)
+    fig.update_xaxes(constrain="domain", visible=False)
+    return _style(fig, title, height).update_layout(hovermode="closest", margin=dict(t=36 if title else 8))

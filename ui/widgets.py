@@ -123,6 +123,12 @@ def load_preset(name: str, switch_dataset: bool = True) -> None:
         state.set_dataset(config.dataset)
 
 
+def load_config(config: TrainConfig) -> None:
+    """Put any config (e.g. a diagnosis's fix) into every control as a custom setting, its dataset in the switch."""
+    state.keep(preset=CUSTOM, **widget_values(config))
+    state.set_dataset(config.dataset)
+
+
 def ensure_loaded() -> None:
     """First visit: the default preset; a preset asked for from Home (`load_preset` key): that one."""
     pending = st.session_state.pop("load_preset", None)

@@ -1,0 +1,47 @@
+"""Inspect: look inside a run's network: gradient flow, weights, representations, confusion over time,
+saliency, its twin on the other dataset, and a diagnosis with one-click fixes."""
+
+import streamlit as st
+
+from mnistlab.data.datasets import dataset_info
+from mnistlab.train.config import TrainConfig
+from ui import cache, insight_cache, state
+from ui.inspect_deep import representations_tab, saliency_tab
+from ui.inspect_runs import diagnose_tab, twin_tab
+from ui.inspect_views import confusion_tab, gradient_tab, weights_tab
+from ui.pickers import pick_run
+
+# Plain labels: the open tab is kept in the URL (?tab=Saliency), so a view can be linked and reloaded.
+TABS = ["Gradient flow", "Weights", "Representations", "Confusion over time", "Saliency", "Side by side", "Diagnose"]
+
+
+def main() -> None:
+    state.page("Inspect", "See why a network learns or fails: how far the gradients reach, what each layer looks "
+                          "for, where the classes separate and what fools it.")
+    runs = cache.store().list()
+    if not runs:
+        st.info("No runs yet. Train `seed003-vanishing` and `seed003-relu` (Home → Guided path) and compare their "
+                "gradient flow here.", icon=":material/troubleshoot:")
+        st.page_link("pages/home.py", label="Go to Home", icon=":material/arrow_forward:")
+        return
+    info = pick_run(runs, key="inspect_run")
+    config = TrainConfig.from_dict(cache.run_config(info.run_id)["config"])
+    history = insight_cache.history(info.run_id)
+    classes = dataset_info(info.dataset).classes
+    if info.status == "running":
+        st.info("This run is still training: what you see is up to its last finished epoch.",
+                icon=":material/autorenew:")
+    views = [lambda: gradient_tab(info.run_id, history, config.model.activation),
+             lambda: weights_tab(info.run_id, history),
+             lambda: representations_tab(info.run_id, info.dataset, classes),
+             lambda: confusion_tab(info.run_id, history, classes, info.dataset),
+             lambda: saliency_tab(info.run_id, info.dataset, classes),
+             lambda: twin_tab(info.run_id, config),
+             lambda: diagnose_tab(info.run_id, config, history, info.status)]
+    for tab, view in zip(st.tabs(TABS, key="tab", bind="query-params"), views, strict=True):
+        if tab.open:  # only the open tab computes: projections and probes take seconds
+            with tab:
+                view()
+
+
+state.guard(main)

@@ -1,0 +1,143 @@
+"""Inspect tabs drawn from what training recorded: gradient flow, weights and histograms, confusion over time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mnistlab.errors import MnistlabError
+from mnistlab.insight import confusion_at, confusion_epochs, diagnose_gradients, first_layer_images, gradient_flow
+from ui import charts, images, insight_cache, insight_charts
+from ui.help_texts import CHART_HELP
+
+MAX_UNITS = 64  # first-layer units drawn at once
+CELL_LIMIT = 60
+PLOT = {"displayModeBar": False}
+
+
+def heading(title: str, key: str) -> None:
+    """A chart's title with its one-line help (what it is, what to look for)."""
+    st.markdown(f"**{title}**", help=CHART_HELP[key])
+
+
+def gradient_tab(run_id: str, history: list[dict], activation: str) -> None:
+    try:
+        flow = gradient_flow(history)
+    except MnistlabError as error:
+        st.info(str(error), icon=":material/history:")
+        return
+    finding = diagnose_gradients(history, activation)
+    if finding:
+        st.warning(finding, icon=":material/trending_down:")
+    else:
+        st.success(f"Gradients reach every layer: at the last epoch the first layer's gradient is "
+                   f"{_relative(flow.first_to_last())} the output layer's.", icon=":material/check_circle:")
+    heading("Gradient size per layer over epochs", "gradflow")
+    st.plotly_chart(insight_charts.gradient_flow(flow.epochs, flow.layers, flow.grad_norm, None, "‖∂loss/∂W‖"),
+                    key="gradflow", config=PLOT)
+    left, right = st.columns(2)
+    with left:
+        heading("Gradient size per layer at the last epoch", "gradflow_epoch")
+        st.plotly_chart(insight_charts.layer_bars(flow.layers, flow.grad_norm[-1], None, "‖∂loss/∂W‖"),
+                        key="gradflow_last", config=PLOT)
+    with right:
+        heading("Update size relative to the weights", "update_ratio")
+        st.plotly_chart(insight_charts.gradient_flow(flow.epochs, flow.layers, flow.update_ratio, None, "‖ΔW‖ / ‖W‖"),
+                        key="update_ratio", config=PLOT)
+    heading("Dead and saturated units", "units")
+    last = next(h["layers"] for h in reversed(history) if h.get("layers"))
+    st.dataframe(pd.DataFrame([{"Layer": la["name"], "Units": la.get("fan_out"), "Dead": la.get("dead_fraction"),
+                                "Saturated": la.get("saturated_fraction"), "Activation mean": la.get("act_mean"),
+                                "Activation std": la.get("act_std")} for la in last if la["name"] != "output"]),
+                 hide_index=True, key="units_table", column_config={
+                     "Dead": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+                     "Saturated": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
+
+
+def _relative(ratio: float) -> str:
+    """'about the same size as' / '1/40 of' / '3× the' for last-layer / first-layer gradient `ratio`."""
+    if 0.5 <= ratio <= 2:
+        return "about the same size as"
+    return f"1/{ratio:,.0f} of" if ratio > 2 else f"{1 / ratio:,.1f}× the size of"
+
+
+def epoch_picker(run_id: str, key: str, label: str = "Epoch") -> int | None:
+    """A slider over the run's saved epochs (None: it saved none, use the final model)."""
+    saved = insight_cache.epochs(run_id)
+    if not saved:
+        st.caption("This run saved no per-epoch weights (large models skip them): showing its final weights.")
+        return None
+    if len(saved) == 1:
+        return saved[0]
+    return st.select_slider(label, saved, value=saved[-1], key=f"{key}_{run_id}",
+                            format_func=lambda e: "initial" if e == 0 else f"epoch {e}",
+                            help="0 is the random initialisation; each later value is the end of that epoch.")
+
+
+def weights_tab(run_id: str, history: list[dict]) -> None:
+    epoch = epoch_picker(run_id, "weights_epoch")
+    model = insight_cache.model_at(run_id, epoch)
+    if model is None:
+        st.info("This run saved no model.", icon=":material/block:")
+        return
+    weights = first_layer_images(model)
+    shown = weights.images[:MAX_UNITS]
+    heading(f"First-layer weights ({len(shown)} of {len(weights.images)} units)" if weights.layer != "output"
+            else "Weights of each class (no hidden layer)", "first_layer")
+    titles = [f"unit {k}" for k in range(len(shown))] if weights.layer != "output" else [str(k) for k in range(10)]
+    st.plotly_chart(charts.image_panels(shown, titles, cols=8 if len(shown) > 10 else 5, colorscale="RdBu",
+                                        zmid=0, zlimit=weights.limit), key="weights_grid", config=PLOT)
+    row = next((h for h in history if h.get("epoch") == (epoch if epoch is not None else history[-1].get("epoch"))
+                and h.get("layers")), None)
+    if row is None:
+        st.caption("No recorded histograms for this epoch (the run predates them).")
+        return
+    layers = row["layers"]
+    heading("Weight histograms per layer", "weight_hist")
+    st.plotly_chart(insight_charts.histograms([la.get("weight_hist") for la in layers], [la["name"] for la in layers],
+                                              None), key="weight_hist", config=PLOT)
+    hidden = [la for la in layers if la.get("act_hist")]
+    if hidden:
+        heading("Activation histograms per hidden layer", "act_hist")
+        st.plotly_chart(insight_charts.histograms([la["act_hist"] for la in hidden], [la["name"] for la in hidden],
+                                                  None), key="act_hist", config=PLOT)
+
+
+def confusion_tab(run_id: str, history: list[dict], classes, dataset: str) -> None:
+    recorded = confusion_epochs(history)
+    if not recorded:
+        st.info("This run has no per-epoch confusion matrices (it was trained before they were recorded).",
+                icon=":material/history:")
+        return
+    epoch = recorded[-1] if len(recorded) == 1 else st.select_slider(
+        "Epoch", recorded, value=recorded[-1], key=f"confusion_epoch_{run_id}",
+        help="Slide to watch the mistakes move onto the diagonal.")
+    matrix = confusion_at(history, epoch)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        heading(f"Test confusion after epoch {epoch}", "confusion_time")
+        st.plotly_chart(charts.confusion_heatmap(matrix, classes), key="confusion_time", config=PLOT)
+    with right:
+        off = matrix.copy()
+        np.fill_diagonal(off, -1)
+        worst = np.unravel_index(int(off.argmax()), off.shape)
+        a, b = st.columns(2)
+        options = list(range(len(classes)))
+        true = a.selectbox("True class", options, index=int(worst[0]), format_func=lambda c: classes[c],
+                           key=f"time_true_{run_id}")
+        pred = b.selectbox("Predicted as", options, index=int(worst[1]), format_func=lambda c: classes[c],
+                           key=f"time_pred_{run_id}")
+        st.caption(f"{int(matrix[true, pred]):,} test images of **{classes[true]}** predicted as **{classes[pred]}** "
+                   f"after epoch {epoch}.")
+        test = insight_cache.test_split(dataset)
+        if test is None or epoch not in insight_cache.epochs(run_id):
+            st.caption("Images need the test set and this epoch's saved weights.")
+            return
+        n = int(matrix.sum())  # the run may have scored only the first n test images
+        predicted = insight_cache.predictions_at(run_id, epoch, dataset)[:n]
+        labels = test.labels[:n].numpy()
+        cell = np.flatnonzero((labels == true) & (predicted == pred))
+        color = charts.GOOD if true == pred else charts.BAD
+        images.grid([images.Card(test.images[int(i)].numpy(), f"#{int(i):,}", color) for i in cell[:CELL_LIMIT]],
+                    cell_px=72, empty="No test image falls in this cell.")
