@@ -65,6 +65,7 @@ class Server:
     runs_dir: Path
     real_data: bool
     log: Path  # the server's output, shown when the test fails
+    data_dir: Path
 
 
 def free_port() -> int:
@@ -109,7 +110,7 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
                 pytest.fail(f"streamlit did not answer {url}/_stcore/health within {START_S} s:\n"
                             + log_path.read_text(errors="replace")[-3000:])
             time.sleep(0.3)
-        yield Server(url, runs_dir, real, log_path)
+        yield Server(url, runs_dir, real, log_path, data_dir)
     finally:
         process.terminate()
         try:
@@ -247,3 +248,84 @@ def test_every_page_a_live_run_a_stopped_run_and_its_results(server, chromium, s
         context.close()
     for name in ("home", "data", "train", "train_live", "results", "compare"):
         assert (shots / f"{name}.png").stat().st_size > 10_000, name
+
+
+# Runs for the Draw and Inspect walk, by data: a `fast`-like net to draw for, and the vanishing-gradient pair.
+TEACHING = {
+    "tiny": ({"hidden": (32,), "epochs": 10}, {"epochs": 3}),
+    "real": ({"hidden": (128,), "train_subset": 12_000, "epochs": 2}, {"epochs": 5}),
+    "readme": ({}, {"epochs": 30}),  # the `fast` preset as it is; seed003 for 30 of its 100 epochs
+}
+
+
+def stroke(page, key: str, points: list[tuple[float, float]]) -> None:
+    """Draw one stroke through `points` (fractions of the canvas) with the mouse on canvas `key`."""
+    canvas = page.locator(f".st-key-{key} canvas").last  # fabric.js listens on its upper canvas
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for a, b in zip(xy, xy[1:]):
+        for t in (0.25, 0.5, 0.75, 1.0):
+            page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+    page.mouse.up()
+
+
+def test_draw_a_digit_and_inspect_the_vanishing_gradients(server, chromium, shots, tmp_path):
+    """Draw a 1 on the canvas and get a prediction; open Inspect on a 4×50 sigmoid run and read its diagnosis."""
+    from mnistlab.experiment import run_experiment
+    from mnistlab.presets import get_preset
+    from mnistlab.runs.store import RunStore
+
+    readme = shots == SHOTS
+    store = RunStore(server.runs_dir)
+    fast, vanishing = TEACHING["readme" if readme else "real" if server.real_data else "tiny"]
+    drawn = run_experiment(get_preset("fast").config.with_(device="cpu", **fast), preset="fast", store=store,
+                           data_dir=server.data_dir).run_id
+    sigmoid = run_experiment(get_preset("seed003-vanishing").config.with_(device="cpu", **vanishing),
+                             preset="seed003-vanishing", store=store, data_dir=server.data_dir).run_id
+    context = chromium.new_context(viewport={"width": WIDTH, "height": HEIGHT}, color_scheme="light")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server.url}/draw?run={drawn}")
+        page.get_by_role("heading", name="Draw", exact=True, level=1).wait_for()
+        page.get_by_text("Draw a digit in the black square").wait_for()
+        settle(page)
+        stroke(page, "canvas", [(0.5, 0.15), (0.52, 0.5), (0.54, 0.85)])  # a 1
+        metric = page.locator('[data-testid="stMetric"]').filter(has_text="Prediction")
+        metric.wait_for()
+        settle(page)
+        assert_clean(page)
+        answer = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+        if server.real_data:
+            assert answer == "1", f"a vertical stroke read as {answer!r}"
+        page.get_by_text("What the network sees", exact=True).wait_for()
+        shot(page, shots / "draw.png")
+
+        page.goto(f"{server.url}/inspect?run={sigmoid}")
+        page.get_by_role("heading", name="Inspect", exact=True, level=1).wait_for()
+        page.get_by_text("Vanishing gradients: layer 1 gets 1/").wait_for()
+        page.locator(".st-key-gradflow").wait_for()
+        settle(page)
+        assert_clean(page)
+        shot(page, shots / "inspect.png")
+        page.get_by_role("tab", name="Diagnose").click()
+        page.get_by_text("Try it: activation sigmoid → relu").first.wait_for()
+        settle(page)
+        assert_clean(page)
+        shot(page, shots / "inspect_diagnose.png")
+        page.get_by_role("tab", name="Weights").click()
+        page.locator(".st-key-weights_grid").wait_for()
+        settle(page)
+        assert_clean(page)
+    except BaseException:
+        try:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            print(f"the page when the test failed: {tmp_path / 'failure.png'}")
+        finally:
+            print("server log:\n" + server.log.read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        context.close()

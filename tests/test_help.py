@@ -36,3 +36,17 @@ def test_every_train_control_has_help(env):
 def test_help_texts_are_one_line_and_say_what_to_look_for():
     for key, text in CONTROL_HELP.items():
         assert "\n" not in text and 20 < len(text) < 260, key
+
+
+def test_home_offers_the_guided_path_in_order(env):
+    from mnistlab.lessons import LESSONS, check_lessons
+
+    check_lessons()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.run()
+    assert not at.exception
+    titles = [e.label for e in at.expander]
+    assert titles[:len(LESSONS)] == [f"**{i}. {lesson.title}**" for i, lesson in enumerate(LESSONS, start=1)]
+    vanishing = next(i for i, lesson in enumerate(LESSONS, start=1) if "seed003-relu" in lesson.presets)
+    assert at.button(key=f"lesson_{vanishing}_seed003-vanishing") and at.button(key=f"lesson_{vanishing}_seed003-relu")
+

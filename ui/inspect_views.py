@@ -47,7 +47,7 @@ def gradient_tab(run_id: str, history: list[dict], activation: str) -> None:
                         key="update_ratio", config=PLOT)
     heading("Dead and saturated units", "units")
     last = next(h["layers"] for h in reversed(history) if h.get("layers"))
-    st.dataframe(pd.DataFrame([{"Layer": la["name"], "Units": la.get("fan_out"), "Dead": la.get("dead_fraction"),
+    st.dataframe(pd.DataFrame([{"Layer": la["name"], "Units": (la.get("shape") or [None])[0], "Dead": la.get("dead_fraction"),
                                 "Saturated": la.get("saturated_fraction"), "Activation mean": la.get("act_mean"),
                                 "Activation std": la.get("act_std")} for la in last if la["name"] != "output"]),
                  hide_index=True, key="units_table", column_config={
