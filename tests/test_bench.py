@@ -72,12 +72,13 @@ def test_report_has_every_key_on_tiny_data(tiny_data_dir):
     assert data["device"] == "cpu" and data["device_peak_mb"] is None and data["epochs"] == 1
     assert data["speedup"] == pytest.approx(data["baseline_epoch_s"] / data["mnistlab_epoch_s"])
     assert len(data["mnistlab_epoch_seconds"]) == 2  # warm-up + one measured
-    assert [len(run) for run in data["progress_epoch_seconds"]] == [1, 1]  # headless, subscriber
+    assert [len(run) for run in data["progress_epoch_seconds"]] == [1, 1, 1]  # headless, subscriber, no-stats
+    assert data["layer_stats_overhead"] == pytest.approx(data["progress_headless_epoch_s"] / data["no_stats_epoch_s"] - 1)
     assert 0 <= data["progress_callback_fraction"] < 1
     assert data["baseline_test_accuracy"] > 0.9 and data["mnistlab_test_accuracy"] > 0.9
     assert data["fast_test_accuracy"] is not None and data["host_peak_mb"] > 0
     assert any("baseline" in line for line in lines)
-    assert "speedup" in format_report(report)
+    assert "speedup" in format_report(report) and "layer statistics cost" in format_report(report)
 
 
 def test_cli_bench_skip_fast_json_and_missing_data(tiny_data_dir, tmp_path, capsys):

@@ -74,6 +74,8 @@ class BenchReport:
     fast_seconds_to_98: float | None  # training seconds until `fast` first reaches 98% (None: never)
     fast_test_accuracy: float | None
     progress_overhead: float  # best epoch with a dashboard-like subscriber vs headless - 1 (0.03 = 3%)
+    layer_stats_overhead: float  # best headless epoch (per-layer statistics on, the default) vs off - 1
+    no_stats_epoch_s: float  # best measured epoch with the per-layer statistics off
     host_peak_mb: float  # peak resident set size of this process
     device_peak_mb: float | None  # torch.cuda.max_memory_allocated (None on CPU)
     baseline_epoch_seconds: list[float] = field(default_factory=list)
@@ -81,7 +83,7 @@ class BenchReport:
     mnistlab_epoch_seconds: list[float] = field(default_factory=list)  # first headless run, warm-up epoch first
     progress_headless_epoch_s: float = 0.0  # best measured headless epoch over all overhead rounds
     progress_epoch_s: float = 0.0  # best measured epoch with the subscriber over all rounds
-    progress_epoch_seconds: list[list[float]] = field(default_factory=list)  # per run: headless, subscriber, …
+    progress_epoch_seconds: list[list[float]] = field(default_factory=list)  # per run: headless, subscriber, no-stats, …
     progress_callback_fraction: float = 0.0  # seconds inside the subscriber / training seconds (direct cost)
     fast_epoch_seconds: list[float] = field(default_factory=list)
     load_avg_start: list[float] = field(default_factory=list)  # 1/5/15-minute load when the bench started
@@ -165,10 +167,11 @@ def run_bench(options: BenchOptions | None = None, log: Callable[[str], None] | 
     runs: list[tuple[str, TrainResult]] = []
     busy_s = train_s = 0.0
     for _ in range(options.overhead_rounds):
-        for kind in ("headless", "subscriber"):
+        for kind in ("headless", "subscriber", "no-stats"):
             say(f"mnistlab seed000-mlp, {kind}: 1 warm-up + {options.epochs} timed epochs…")
             snapshot = SnapshotSubscriber() if kind == "subscriber" else None
-            runs.append((kind, train(seed_config, data=data, subscribers=[snapshot] if snapshot else [])))
+            runs.append((kind, train(seed_config, data=data, subscribers=[snapshot] if snapshot else [],
+                                     layer_stats=kind != "no-stats")))
             say(f"  epochs {_fmt_list(runs[-1][1].epoch_seconds)} s (first is warm-up)")
             if snapshot is not None:
                 busy_s, train_s = busy_s + snapshot.busy_s, train_s + runs[-1][1].train_seconds
@@ -181,6 +184,7 @@ def run_bench(options: BenchOptions | None = None, log: Callable[[str], None] | 
     baseline_s, mnistlab_s = min(base.epoch_seconds), _best_measured(headless)
     quiet_s = min(_best_measured(r) for kind, r in runs if kind == "headless")
     watched_s = min(_best_measured(r) for kind, r in runs if kind == "subscriber")
+    bare_s = min(_best_measured(r) for kind, r in runs if kind == "no-stats")
     mnistlab_acc = headless.history[-1]["test_accuracy"]
     report = BenchReport(
         device=device.type, device_name=device_name(device), torch_version=torch.__version__,
@@ -189,7 +193,8 @@ def run_bench(options: BenchOptions | None = None, log: Callable[[str], None] | 
         baseline_epoch_s=baseline_s, mnistlab_epoch_s=mnistlab_s, speedup=baseline_s / mnistlab_s,
         baseline_test_accuracy=base.test_accuracy, mnistlab_test_accuracy=mnistlab_acc,
         fast_seconds_to_98=fast_to, fast_test_accuracy=fast_acc,
-        progress_overhead=watched_s / quiet_s - 1.0,
+        progress_overhead=watched_s / quiet_s - 1.0, layer_stats_overhead=quiet_s / bare_s - 1.0,
+        no_stats_epoch_s=bare_s,
         host_peak_mb=host_peak_mb(),
         device_peak_mb=torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
         baseline_epoch_seconds=base.epoch_seconds, baseline_warmup_batches=base.warmup_batches,
@@ -249,6 +254,8 @@ def format_report(report: BenchReport) -> str:
         ("speedup", f"{report.speedup:.2f}×  (best of {report.epochs} measured epoch{'s' if report.epochs > 1 else ''} each, warm-up excluded)"),
         ("progress overhead", f"{report.progress_overhead:+.1%}  ({report.progress_epoch_s:.2f} vs "
          f"{report.progress_headless_epoch_s:.2f} s/epoch; {report.progress_callback_fraction:.4%} inside the subscriber)"),
+        ("layer statistics cost", f"{report.layer_stats_overhead:+.1%}  ({report.progress_headless_epoch_s:.2f} vs "
+         f"{report.no_stats_epoch_s:.2f} s/epoch with them off)"),
         ("fast preset to 98%", opt(report.fast_seconds_to_98, "{:.2f} s of training")
          + f"  (final test {opt(report.fast_test_accuracy, '{:.2%}')})"),
         ("peak memory", f"host {report.host_peak_mb:.0f} MB, device {opt(report.device_peak_mb, '{:.0f} MB')}"),
