@@ -12,6 +12,7 @@ from mnistlab.evaluate import EVAL_BATCH
 from mnistlab.models.torch_mlp import MLP, build_model
 from mnistlab.train import layer_stats as stats
 from mnistlab.train.config import TrainConfig
+from mnistlab.train.fused_step import FusedSGD, fused_supported
 from mnistlab.train.losses import compute_loss
 
 
@@ -44,6 +45,8 @@ class TorchStepper:
         if config.model.standardize:
             self.model.set_standardization(self.x.mean().item(), self.x.std().item())
         self.optimizer = make_optimizer(config, self.model.parameters())
+        # Plain SGD on Linear + activation layers: the hand-written step (same maths, no autograd overhead).
+        self.fused = FusedSGD(self.model, config) if fused_supported(config) else None
         # Shuffling and augmentation draw from their own seeded generators on the device.
         self.gen = torch.Generator(device=device).manual_seed(config.seed)
         self.aug = config.augment
@@ -95,6 +98,9 @@ class TorchStepper:
         x, y = self.epoch_x[idx], self.epoch_y[idx]
         if self.aug.active and not self.aug.concat_original:
             x = augment_batch(x, self.aug, self.gen)
+        if self.fused is not None:
+            self._fused_step(index, x, y)
+            return
         logits = self.model(x)
         loss = compute_loss(logits, y, self.config.loss, self.config.model.output, self.config.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
@@ -107,7 +113,21 @@ class TorchStepper:
         self.optimizer.step()
         if sample_update:
             self.step_stats.add_update_ratios(stats.torch_update_ratios(self.weights, self.before, norms))
-        # Running sums stay on the device: no sync until someone asks.
+        self._count(loss, logits, y)
+
+    def _fused_step(self, index: int, x: torch.Tensor, y: torch.Tensor) -> None:
+        sample_update = self.step_stats.wants_update(index)
+        if sample_update:
+            norms = stats.remember_weights(self.weights, self.before)
+        loss, logits, grad_norms = self.fused.step(x, y, self.lr, grad_norms=self.step_stats.wants_grads(index))
+        if grad_norms is not None:
+            self.step_stats.add_grad_norms(grad_norms)
+        if sample_update:
+            self.step_stats.add_update_ratios(stats.torch_update_ratios(self.weights, self.before, norms))
+        self._count(loss, logits, y)
+
+    def _count(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        """Running sums stay on the device: no sync until someone asks."""
         n = len(y)
         self.loss_sum += loss.detach() * n
         self.correct += (logits.detach().argmax(1) == y).sum()
