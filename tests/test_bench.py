@@ -72,6 +72,8 @@ def test_report_has_every_key_on_tiny_data(tiny_data_dir):
     assert data["device"] == "cpu" and data["device_peak_mb"] is None and data["epochs"] == 1
     assert data["speedup"] == pytest.approx(data["baseline_epoch_s"] / data["mnistlab_epoch_s"])
     assert len(data["mnistlab_epoch_seconds"]) == 2  # warm-up + one measured
+    assert len(data["mnistlab_interleaved_epoch_seconds"]) == len(data["baseline_epoch_seconds"]) == 1
+    assert data["mnistlab_epoch_s"] == min(data["mnistlab_interleaved_epoch_seconds"])
     assert [len(run) for run in data["progress_epoch_seconds"]] == [1, 1, 1]  # headless, subscriber, no-stats
     assert data["layer_stats_overhead"] == pytest.approx(data["progress_headless_epoch_s"] / data["no_stats_epoch_s"] - 1)
     assert 0 <= data["progress_callback_fraction"] < 1

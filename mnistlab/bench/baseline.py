@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +71,7 @@ class BaselineResult:
 
 
 def run_baseline(root: str | Path, device: torch.device, epochs: int = 2, warmup_batches: int = 500,
-                 seed: int = 0) -> BaselineResult:
+                 seed: int = 0, between: Callable[[], None] | None = None) -> BaselineResult:
     """Train 784-512-10 with the tutorial's loop: a partial warm-up epoch, then `epochs` timed full epochs.
 
     Args:
@@ -79,6 +80,8 @@ def run_baseline(root: str | Path, device: torch.device, epochs: int = 2, warmup
         epochs: measured full epochs.
         warmup_batches: batches of the untimed warm-up (0 for none).
         seed: seeds the weights (same as mnistlab's `TrainConfig.seed`) and the shuffle.
+        between: called after each timed epoch (the bench times mnistlab there, so both sides meet the
+            same machine: on a shared VM the speed of the whole machine drifts by tens of percent).
     """
     from torchvision import datasets, transforms  # heavy import, only for the benchmark
 
@@ -119,6 +122,8 @@ def run_baseline(root: str | Path, device: torch.device, epochs: int = 2, warmup
     for _ in range(epochs):
         seconds, result.train_loss = one_epoch(None)
         result.epoch_seconds.append(seconds)
+        if between is not None:
+            between()
     result.test_accuracy = test_accuracy(model, root, device)
     return result
 
