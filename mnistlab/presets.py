@@ -27,6 +27,25 @@ class Preset:
 
 KERAS = dict(init="glorot_uniform")  # Keras's Dense default: glorot-uniform weights, zero biases
 
+VANISHING = Preset(
+    "seed003-vanishing", "Vanishing gradients: 4×50 sigmoid, SGD 0.001",
+    "Four sigmoid layers and a tiny learning rate: gradients fade before reaching the first layer, "
+    "so after 100 epochs it barely beats guessing.",
+    TrainConfig(model=MLPSpec(hidden=(50, 50, 50, 50), activation="sigmoid", output="softmax", **KERAS),
+                optimizer="sgd", lr=0.001, batch_size=256, epochs=100, train_subset=20_000,
+                val_split=0.3, val_mode="last"),
+    0.2144, "Keras vanishing-gradient demonstration (one third of train, validation_split 0.3)")
+
+
+def _relu_twin(vanishing: Preset) -> Preset:
+    """seed003-vanishing with ReLU instead of sigmoid and nothing else changed: the contrast on Inspect."""
+    return Preset("seed003-relu", "The same 4×50 net with ReLU: gradients reach the first layer",
+                  "Only the activation changes from seed003-vanishing. Open both on Inspect → Gradient flow: here "
+                  "the first layer's gradient stays as large as the last's, and the net learns.",
+                  vanishing.config.with_(activation="relu"), None,
+                  "mnistlab: seed003-vanishing with ReLU instead of sigmoid, for the contrast (no figure published)")
+
+
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("seed000-mlp", "PyTorch tutorial MLP 784-512-10",
            "The classic first MLP: one ReLU layer, plain SGD. Watch the test accuracy pass 97% in a few epochs.",
@@ -65,20 +84,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            TrainConfig(engine="numpy", model=MLPSpec(hidden=(100,), dropout=0.5), loss="mse", optimizer="sgd",
                        lr=0.005, batch_size=1, epochs=20, train_subset=1000, test_subset=1000, device="cpu"),
            0.784, "Neural network from scratch in NumPy (first 1,000 train / 1,000 test images)"),
-    Preset("seed003-vanishing", "Vanishing gradients: 4×50 sigmoid, SGD 0.001",
-           "Four sigmoid layers and a tiny learning rate: gradients fade before reaching the first layer, "
-           "so after 100 epochs it barely beats guessing.",
-           TrainConfig(model=MLPSpec(hidden=(50, 50, 50, 50), activation="sigmoid", output="softmax", **KERAS),
-                       optimizer="sgd", lr=0.001, batch_size=256, epochs=100, train_subset=20_000,
-                       val_split=0.3, val_mode="last"),
-           0.2144, "Keras vanishing-gradient demonstration (one third of train, validation_split 0.3)"),
-    Preset("seed003-relu", "The same 4×50 net with ReLU: gradients reach the first layer",
-           "Only the activation changes from seed003-vanishing. Open both on Inspect → Gradient flow: here the "
-           "first layer's gradient stays within one order of magnitude of the last's, and the net learns.",
-           TrainConfig(model=MLPSpec(hidden=(50, 50, 50, 50), activation="relu", output="softmax", **KERAS),
-                       optimizer="sgd", lr=0.001, batch_size=256, epochs=100, train_subset=20_000,
-                       val_split=0.3, val_mode="last"),
-           None, "mnistlab: seed003-vanishing with ReLU instead of sigmoid, for the contrast (no figure published)"),
+    VANISHING,
+    _relu_twin(VANISHING),
     Preset("seed004-fashion", "Fashion-MNIST 784-256-128-10",
            "The same kind of MLP on clothes: harder classes (shirt vs T-shirt vs pullover) cap the accuracy lower.",
            TrainConfig(dataset="fashion-mnist", model=MLPSpec(hidden=(256, 128), standardize=True), optimizer="sgd", lr=0.01,

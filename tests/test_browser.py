@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +152,25 @@ def runs(runs_dir: Path) -> list[dict]:
     return sorted(found, key=lambda r: r["created"])
 
 
+@contextmanager
+def browsing(chromium, server: Server, tmp_path: Path) -> Iterator:
+    """A fresh light-themed page; on a failure, a screenshot of it and the server's log are kept."""
+    context = chromium.new_context(viewport={"width": WIDTH, "height": HEIGHT}, color_scheme="light")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    except BaseException:
+        try:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            print(f"the page when the test failed: {tmp_path / 'failure.png'}")
+        finally:
+            print("server log:\n" + server.log.read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        context.close()
+
+
 # -- the test -----------------------------------------------------------------------------------------
 
 def test_every_page_a_live_run_a_stopped_run_and_its_results(server, chromium, shots, tmp_path):
@@ -159,10 +179,7 @@ def test_every_page_a_live_run_a_stopped_run_and_its_results(server, chromium, s
     if readme and not server.real_data:
         pytest.fail("MNISTLAB_SCREENSHOTS=1 makes the README's pictures, which show the real MNIST: "
                     "put it in ../shared/data (or set MNISTLAB_TEST_DATA)")
-    context = chromium.new_context(viewport={"width": WIDTH, "height": HEIGHT}, color_scheme="light")
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    with browsing(chromium, server, tmp_path) as page:
         page.goto(server.url)
         page.get_by_role("heading", name="mnistlab", exact=True, level=1).wait_for()
         page.get_by_text("Latest runs", exact=True).wait_for()
@@ -237,15 +254,6 @@ def test_every_page_a_live_run_a_stopped_run_and_its_results(server, chromium, s
         visit(page, "Home", "mnistlab", "Latest runs")
         page.locator('[data-testid="stDataFrame"]').wait_for()
         shot(page, shots / "home.png")
-    except BaseException:
-        try:
-            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-            print(f"the page when the test failed: {tmp_path / 'failure.png'}")
-        finally:
-            print("server log:\n" + server.log.read_text(errors="replace")[-4000:])
-        raise
-    finally:
-        context.close()
     for name in ("home", "data", "train", "train_live", "results", "compare"):
         assert (shots / f"{name}.png").stat().st_size > 10_000, name
 
@@ -285,10 +293,7 @@ def test_draw_a_digit_and_inspect_the_vanishing_gradients(server, chromium, shot
                            data_dir=server.data_dir).run_id
     sigmoid = run_experiment(get_preset("seed003-vanishing").config.with_(device="cpu", **vanishing),
                              preset="seed003-vanishing", store=store, data_dir=server.data_dir).run_id
-    context = chromium.new_context(viewport={"width": WIDTH, "height": HEIGHT}, color_scheme="light")
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    with browsing(chromium, server, tmp_path) as page:
         page.goto(f"{server.url}/draw?run={drawn}")
         page.get_by_role("heading", name="Draw", exact=True, level=1).wait_for()
         page.get_by_text("Draw a digit in the black square").wait_for()
@@ -320,12 +325,3 @@ def test_draw_a_digit_and_inspect_the_vanishing_gradients(server, chromium, shot
         page.locator(".st-key-weights_grid").wait_for()
         settle(page)
         assert_clean(page)
-    except BaseException:
-        try:
-            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-            print(f"the page when the test failed: {tmp_path / 'failure.png'}")
-        finally:
-            print("server log:\n" + server.log.read_text(errors="replace")[-4000:])
-        raise
-    finally:
-        context.close()
