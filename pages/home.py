@@ -16,7 +16,11 @@ TOUR = [
     ("pages/train.py", "Train live", ":material/model_training:",
      "Pick a preset or set every knob, press Start and watch loss and accuracy move epoch by epoch."),
     ("pages/results.py", "Understand the results", ":material/insights:",
-     "Per-class accuracy, the confusion matrix, the images behind each mistake, what the first layer learned."),
+     "Per-class accuracy, the confusion matrix, the images behind each mistake, every prediction."),
+    ("pages/inspect.py", "Look inside", ":material/troubleshoot:",
+     "Gradient flow, what each layer looks for, where the classes separate, what fools the net, and why it fails."),
+    ("pages/draw.py", "Draw a digit", ":material/draw:",
+     "Write with the mouse and see what the network sees and answers, with the pixels it looked at."),
     ("pages/compare.py", "Compare runs", ":material/compare_arrows:",
      "Every run from the dashboard and the CLI side by side: curves, per-class accuracy, timings."),
 ]
@@ -134,10 +138,11 @@ def customise(name: str) -> None:
 
 def main() -> None:
     state.page("mnistlab", "See how a multi-layer perceptron learns to read handwritten digits and clothes.")
-    for col, (path, title, icon, text) in zip(st.columns(len(TOUR)), TOUR, strict=False):
-        with col.container(border=True, height="stretch"):
-            st.page_link(path, label=title, icon=icon)
-            st.caption(text)
+    for row in range(0, len(TOUR), 3):
+        for col, (path, title, icon, text) in zip(st.columns(3), TOUR[row:row + 3], strict=False):
+            with col.container(border=True, height="stretch"):
+                st.page_link(path, label=title, icon=icon)
+                st.caption(text)
 
     st.subheader("Data", anchor=False)
     data_status(state.dataset())

@@ -325,3 +325,9 @@ def test_draw_a_digit_and_inspect_the_vanishing_gradients(server, chromium, shot
         page.locator(".st-key-weights_grid").wait_for()
         settle(page)
         assert_clean(page)
+        page.goto(f"{server.url}/inspect?run={drawn}&tab=Representations")  # the tab is kept in the URL
+        page.locator(".st-key-projection").wait_for()
+        page.get_by_text("Where do the classes become separable?").wait_for()
+        settle(page)
+        assert_clean(page)
+        shot(page, shots / "inspect_representations.png")
