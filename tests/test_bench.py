@@ -80,7 +80,10 @@ def test_report_has_every_key_on_tiny_data(tiny_data_dir):
     assert data["baseline_test_accuracy"] > 0.9 and data["mnistlab_test_accuracy"] > 0.9
     assert data["fast_test_accuracy"] is not None and data["host_peak_mb"] > 0
     assert any("baseline" in line for line in lines)
-    assert "speedup" in format_report(report) and "layer statistics cost" in format_report(report)
+    assert set(data["augment_overhead"]) == {"affine", "elastic"} and data["augment_step_s"]["none"] > 0
+    assert data["augment_overhead"]["elastic"] == pytest.approx(
+        data["augment_step_s"]["elastic"] / data["augment_step_s"]["none"] - 1)
+    assert "speedup" in format_report(report) and "augmentation cost" in format_report(report)
 
 
 def test_cli_bench_skip_fast_json_and_missing_data(tiny_data_dir, tmp_path, capsys):

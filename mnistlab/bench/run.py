@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from mnistlab.bench.augment_cost import augment_overhead
 from mnistlab.bench.baseline import run_baseline, torchvision_root
 from mnistlab.data.load import load_split
 from mnistlab.device import device_name, pick_device
@@ -78,6 +79,8 @@ class BenchReport:
     progress_overhead: float  # best epoch with a dashboard-like subscriber vs headless - 1 (0.03 = 3%)
     layer_stats_overhead: float  # best headless epoch (per-layer statistics on, the default) vs off - 1
     no_stats_epoch_s: float  # best measured epoch with the per-layer statistics off
+    augment_overhead: dict  # recipe → median step time with it / without augmentation - 1 (`fast`, batch 128)
+    augment_step_s: dict  # recipe (and "none") → median seconds per step
     host_peak_mb: float  # peak resident set size of this process
     device_peak_mb: float | None  # torch.cuda.max_memory_allocated (None on CPU)
     baseline_epoch_seconds: list[float] = field(default_factory=list)
@@ -188,6 +191,10 @@ def run_bench(options: BenchOptions | None = None, log: Callable[[str], None] | 
                 busy_s, train_s = busy_s + snapshot.busy_s, train_s + runs[-1][1].train_seconds
     headless = runs[0][1]
 
+    say("augmentation: the `fast` step (batch 128) with none / affine / elastic, taking turns…")
+    augment = augment_overhead(data.train, device)
+    say("  " + ", ".join(f"{k} {v['step_s'] * 1e3:.2f} ms/step ({v['overhead']:+.0%})" for k, v in augment.items()))
+
     fast_to, fast_acc, fast_seconds = None, None, []
     if not options.skip_fast:
         fast_to, fast_acc, fast_seconds = _time_to_target(options, device, data, say)
@@ -207,7 +214,8 @@ def run_bench(options: BenchOptions | None = None, log: Callable[[str], None] | 
         baseline_test_accuracy=base.test_accuracy, mnistlab_test_accuracy=mnistlab_acc,
         fast_seconds_to_98=fast_to, fast_test_accuracy=fast_acc,
         progress_overhead=watched_s / quiet_s - 1.0, layer_stats_overhead=quiet_s / bare_s - 1.0,
-        no_stats_epoch_s=bare_s,
+        no_stats_epoch_s=bare_s, augment_overhead={k: v["overhead"] for k, v in augment.items() if k != "none"},
+        augment_step_s={k: v["step_s"] for k, v in augment.items()},
         host_peak_mb=host_peak_mb(),
         device_peak_mb=torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
         baseline_epoch_seconds=base.epoch_seconds, baseline_warmup_batches=base.warmup_batches,
@@ -270,6 +278,8 @@ def format_report(report: BenchReport) -> str:
          f"{report.progress_headless_epoch_s:.2f} s/epoch; {report.progress_callback_fraction:.4%} inside the subscriber)"),
         ("layer statistics cost", f"{report.layer_stats_overhead:+.1%}  ({report.progress_headless_epoch_s:.2f} vs "
          f"{report.no_stats_epoch_s:.2f} s/epoch with them off)"),
+        ("augmentation cost", ", ".join(f"{k} {v:+.0%}" for k, v in report.augment_overhead.items())
+         + " per step (batch 128)"),
         ("fast preset to 98%", opt(report.fast_seconds_to_98, "{:.2f} s of training")
          + f"  (final test {opt(report.fast_test_accuracy, '{:.2%}')})"),
         ("peak memory", f"host {report.host_peak_mb:.0f} MB, device {opt(report.device_peak_mb, '{:.0f} MB')}"),
