@@ -56,3 +56,11 @@ def from_dict(cls: type[T], data: dict, nested: dict[str, type] | None = None) -
         return cls(**kwargs)
     except TypeError as e:
         raise ConfigError(f"bad {cls.__name__}: {e}.") from None
+
+
+def parse_json(text: str, what: str) -> Any:
+    """json.loads with a ConfigError naming `what` ("config", "model spec") instead of a JSONDecodeError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{what} is not valid JSON: {e}.") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
-from mnistlab.configs import check_choice, check_range, from_dict, to_dict
+from mnistlab.configs import check_choice, check_range, from_dict, parse_json, to_dict
 from mnistlab.errors import ConfigError
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
@@ -88,8 +88,4 @@ class MLPSpec:
 
     @classmethod
     def from_json(cls, text: str) -> MLPSpec:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"model spec is not valid JSON: {e}.") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "model spec"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
-from mnistlab.configs import check_choice, check_range, from_dict, to_dict
+from mnistlab.configs import check_choice, check_range, from_dict, parse_json, to_dict
 from mnistlab.errors import ConfigError
 from mnistlab.models.spec import MLPSpec
 
@@ -153,11 +153,7 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"config is not valid JSON: {e}.") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "config"))
 
 
 NUMPY_ACTIVATIONS = ("relu", "sigmoid")
