@@ -27,6 +27,7 @@ WORK_SIDE = 1024  # px; bigger inputs are averaged down before processing (the r
 MIN_CONTRAST = 24  # grey levels between ink and background below which an image counts as blank
 INK_FRACTION = 0.2  # pixels below this share of the strongest ink are background noise
 BOX, SIDE = 20, 28  # MNIST: ink fits a 20×20 box inside a 28×28 image
+TRIM = 0.05  # Fashion-MNIST trims edges within 5% of the background's intensity
 THIN_PX, STROKE_PX = 1.0, 2.0  # strokes thinner than 1 output px (a pen photo) are widened to 2; MNIST's are 1.5-3
 
 
@@ -63,18 +64,28 @@ def read_image(source: str | Path | bytes | BinaryIO, name: str | None = None) -
             raise DataError(f"{name} is damaged or truncated and cannot be decoded ({e}); save it again.") from None
 
 
-def mnist_style(grey: np.ndarray, name: str = "the image") -> np.ndarray:
-    """MNIST's preprocessing of a grey (H, W) image: white ink on black, 20 px box, mass-centred 28×28 uint8."""
-    return _mnist_style(grey, name)[0]
+def style_for(dataset: str) -> str:
+    """The preprocessing a dataset's images went through: "digits" (MNIST) or "clothes" (Fashion-MNIST)."""
+    return "clothes" if dataset == "fashion-mnist" else "digits"
 
 
-def prepare_image(source: str | Path | bytes | BinaryIO, name: str | None = None) -> PreparedImage:
+def mnist_style(grey: np.ndarray, name: str = "the image", style: str = "digits") -> np.ndarray:
+    """The dataset's preprocessing of a grey (H, W) image as a 28×28 uint8, light on dark.
+
+    digits (MNIST): ink cropped, longer side 20 px, centred by mass. clothes (Fashion-MNIST, Xiao et
+    al. 2017): the object trimmed from its background, longer side 28 px, centred by its box.
+    """
+    return _mnist_style(grey, name, style)[0]
+
+
+def prepare_image(source: str | Path | bytes | BinaryIO, name: str | None = None,
+                  style: str = "digits") -> PreparedImage:
     """Read an image file and prepare it for a model, keeping a small copy of the original for display."""
     name = name or (str(source) if isinstance(source, (str, Path)) else "the image")
-    return _prepare(read_image(source, name), name)
+    return _prepare(read_image(source, name), name, style)
 
 
-def prepare_array(array: np.ndarray, name: str = "the drawing") -> PreparedImage:
+def prepare_array(array: np.ndarray, name: str = "the drawing", style: str = "digits") -> PreparedImage:
     """Prepare an in-memory image: (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA as a drawing canvas returns."""
     array = np.asarray(array)
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or 0 in array.shape:
@@ -87,11 +98,11 @@ def prepare_array(array: np.ndarray, name: str = "the drawing") -> PreparedImage
         scale = 255.0 if values.max() <= 1.0 else 1.0  # floats in [0, 1] or grey levels in [0, 255]
         array = np.clip(np.rint(values * scale), 0, 255).astype(np.uint8)
     # Pillow infers the mode from the shape: (H, W) → L, (H, W, 3) → RGB, (H, W, 4) → RGBA.
-    return _prepare(_to_grey(Image.fromarray(np.ascontiguousarray(array)), name), name)
+    return _prepare(_to_grey(Image.fromarray(np.ascontiguousarray(array)), name), name, style)
 
 
-def _prepare(grey: np.ndarray, name: str) -> PreparedImage:
-    image, inverted = _mnist_style(grey, name)
+def _prepare(grey: np.ndarray, name: str, style: str) -> PreparedImage:
+    image, inverted = _mnist_style(grey, name, style)
     return PreparedImage(_shrink(grey, DISPLAY_SIDE), inverted, image)
 
 
@@ -162,7 +173,8 @@ def _shrink(grey: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(grey.astype(np.float32)).resize(size, Image.Resampling.BOX))
 
 
-def _mnist_style(grey: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
+def _mnist_style(grey: np.ndarray, name: str, style: str = "digits") -> tuple[np.ndarray, bool]:
+    assert style in ("digits", "clothes"), f"unknown style {style!r}"
     grey = np.asarray(grey)
     assert grey.ndim == 2 and min(grey.shape) > 0, f"expected a non-empty (H, W) grey array, got {grey.shape}"
     x = _shrink(grey, WORK_SIDE).astype(np.float32)
@@ -175,6 +187,8 @@ def _mnist_style(grey: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
     if peak < MIN_CONTRAST:
         raise DataError(f"{name} has no drawing/ink in it (it is a flat image); use a picture of a dark "
                         "drawing on a light background or a light one on a dark background.")
+    if style == "clothes":
+        return _clothes_style(x, peak), inverted
     x[x < INK_FRACTION * peak] = 0
     x *= 255.0 / peak
     x = _thicken(_crop(x))
@@ -184,6 +198,19 @@ def _mnist_style(grey: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
     small = np.clip(np.asarray(Image.fromarray(x).resize(size, Image.Resampling.BILINEAR)), 0, None)
     small *= 255.0 / max(float(small.max()), 1e-6)  # (≤20, ≤20), ink peaks at 255 like MNIST's strokes
     return _centre(small), inverted
+
+
+def _clothes_style(x: np.ndarray, peak: float) -> np.ndarray:
+    """Fashion-MNIST's steps: trim what is within 5% of the background, longer side to 28, centre the box."""
+    x = x * (255.0 / peak)
+    x = _crop(np.where(x > TRIM * 255.0, x, 0.0))
+    h, w = x.shape
+    size = (max(1, round(w * SIDE / max(h, w))), max(1, round(h * SIDE / max(h, w))))
+    small = np.clip(np.asarray(Image.fromarray(x.astype(np.float32)).resize(size, Image.Resampling.BILINEAR)), 0, 255)
+    out = np.zeros((SIDE, SIDE), np.float32)
+    top, left = (SIDE - small.shape[0]) // 2, (SIDE - small.shape[1]) // 2
+    out[top:top + small.shape[0], left:left + small.shape[1]] = small
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def _crop(x: np.ndarray) -> np.ndarray:

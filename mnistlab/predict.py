@@ -11,7 +11,7 @@ import torch
 
 from mnistlab.data.datasets import dataset_info
 from mnistlab.errors import RunStoreError
-from mnistlab.imageprep import PreparedImage, prepare_image
+from mnistlab.imageprep import PreparedImage, prepare_image, style_for
 from mnistlab.models.torch_mlp import MLP, output_probabilities
 from mnistlab.runs.record import load_run_model
 from mnistlab.runs.store import RunStore, check_run_id
@@ -72,5 +72,6 @@ def predict_run(store: RunStore, run_id: str, source: str | Path | bytes | Binar
                 name: str | None = None) -> Prediction:
     """Prepare an image file MNIST-style and classify it with a stored run's model."""
     model, classes = load_predictor(store, run_id)
-    prepared = prepare_image(source, name)
+    dataset = (store.config(run_id).get("config") or {}).get("dataset", "mnist")
+    prepared = prepare_image(source, name, style_for(dataset))
     return replace(predict_image(model, prepared.image, classes), prepared=prepared)

@@ -4,10 +4,11 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from mnistlab.data.datasets import dataset_info
 from mnistlab.errors import MnistlabError
-from mnistlab.imageprep import PreparedImage, prepare_array, prepare_image
+from mnistlab.imageprep import PreparedImage, prepare_array, prepare_image, style_for
 from mnistlab.insight.saliency import saliency_map
-from mnistlab.predict import predict_image, run_classes
+from mnistlab.predict import predict_image
 from ui import cache, charts, images, state
 from ui.pickers import pick_run
 
@@ -34,7 +35,7 @@ def drawing(dataset: str) -> PreparedImage | None:
     if source == "Upload":
         upload = st.file_uploader("A photo or scan of one digit or garment", type=UPLOAD_TYPES, key="draw_upload",
                                   help="Dark on light or light on dark; it is cropped, scaled and centred like MNIST.")
-        return prepare_image(upload.getvalue(), upload.name) if upload is not None else None
+        return prepare_image(upload.getvalue(), upload.name, style_for(dataset)) if upload is not None else None
     if source == "Test image":
         if not cache.present(dataset):
             st.info("The test images are not downloaded yet: fetch them on Home.", icon=":material/cloud_download:")
@@ -44,7 +45,8 @@ def drawing(dataset: str) -> PreparedImage | None:
             st.session_state["draw_index"] = int(np.random.default_rng().integers(len(test)))
         index = st.session_state.setdefault("draw_index", 0)
         st.caption(f"Test image #{index:,} (true class: **{test.classes[int(test.labels[index])]}**).")
-        return prepare_array(test.images[index].numpy(), f"test image #{index}")
+        image = test.images[index].numpy()  # already the dataset's own 28×28: used as it is
+        return PreparedImage(image, False, image)
     width = st.slider("Pen width", 8, 40, 22, key="draw_pen", help="MNIST strokes are about a tenth of the "
                       "digit's height: a width near 20 on this canvas matches them.")
     canvas = st_canvas(stroke_width=width, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS_PX,
@@ -52,18 +54,19 @@ def drawing(dataset: str) -> PreparedImage | None:
     data = canvas.image_data if canvas is not None and canvas.json_data else None
     if data is None or not (canvas.json_data or {}).get("objects"):
         return None
-    return prepare_array(np.asarray(data), "the drawing")
+    return prepare_array(np.asarray(data), "the drawing", style_for(dataset))
 
 
-def show_input(prepared: PreparedImage) -> None:
+def show_input(prepared: PreparedImage, dataset: str) -> None:
     st.markdown("**What the network sees**")
-    images.grid([images.Card(prepared.image, "28 × 28 input", note="cropped, 20 px, centred by mass")], cell_px=200)
+    how = "cropped, 20 px, centred by mass" if style_for(dataset) == "digits" else "trimmed, 28 px, centred"
+    images.grid([images.Card(prepared.image, "28 × 28 input", note=how)], cell_px=200)
     if prepared.inverted:
         st.caption("The background was light, so the image was inverted: MNIST digits are light on dark.")
 
 
-def show_prediction(run_id: str, prepared: PreparedImage) -> None:
-    model, classes = cache.model(run_id), run_classes(cache.store(), run_id)
+def show_prediction(run_id: str, dataset: str, prepared: PreparedImage) -> None:
+    model, classes = cache.model(run_id), dataset_info(dataset).classes
     prediction = predict_image(model, prepared.image, classes)
     confidence = prediction.probabilities[prediction.label]
     st.metric("Prediction", prediction.class_name, delta=f"{confidence:.0%} sure", delta_color="off")
@@ -72,12 +75,13 @@ def show_prediction(run_id: str, prepared: PreparedImage) -> None:
     saliency = saliency_map(model, prepared.image)
     st.plotly_chart(charts.signed_heatmap(saliency, f"Why “{prediction.class_name}”: saliency", height=280),
                     key="draw_saliency", config={"displayModeBar": False})
-    st.caption("Red pixels, made brighter, would raise the score of the predicted class; blue ones would lower it.")
+    st.caption("Blue pixels, made brighter, would raise the score of the predicted class; red ones would lower it.")
 
 
 def main() -> None:
     state.page("Draw", "Write a digit, see what the network sees after MNIST-style preprocessing, and what it "
-                       "answers. Works with Fashion-MNIST runs too.")
+                       "answers. With a Fashion-MNIST run, draw or upload a garment: it is prepared as Fashion-MNIST "
+                       "was.")
     runs = usable_runs()
     if not runs:
         no_runs()
@@ -98,9 +102,9 @@ def main() -> None:
                     icon=":material/gesture:")
         return
     with middle:
-        show_input(prepared)
+        show_input(prepared, info.dataset)
     with right:
-        show_prediction(info.run_id, prepared)
+        show_prediction(info.run_id, info.dataset, prepared)
 
 
 state.guard(main)

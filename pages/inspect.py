@@ -32,11 +32,11 @@ def main() -> None:
         st.info("This run is still training: what you see is up to its last finished epoch.",
                 icon=":material/autorenew:")
     views = [lambda: gradient_tab(info.run_id, history, config.model.activation),
-             lambda: weights_tab(info.run_id, history),
+             lambda: weights_tab(info.run_id, history, info.dataset),
              lambda: representations_tab(info.run_id, info.dataset, classes),
              lambda: confusion_tab(info.run_id, history, classes, info.dataset),
              lambda: saliency_tab(info.run_id, info.dataset, classes),
-             lambda: twin_tab(info.run_id, config),
+             lambda: twin_tab(info.run_id, config, runs),
              lambda: diagnose_tab(info.run_id, config, history, info.status)]
     for tab, view in zip(st.tabs(TABS, key="tab", bind="query-params"), views, strict=True):
         if tab.open:  # only the open tab computes: projections and probes take seconds

@@ -217,3 +217,19 @@ def test_real_mnist_digits_survive_a_round_trip_through_a_black_on_white_png(rea
         assert prepared.inverted
         correlation = np.corrcoef(prepared.image.ravel().astype(float), digit.ravel().astype(float))[0, 1]
         assert correlation > 0.8
+
+
+def test_clothes_style_trims_to_28_px_centred_by_its_box():
+    """Fashion-MNIST's steps: a dark garment on white paper fills 28 px on its longer side, centred."""
+    from mnistlab.imageprep import prepare_array, style_for
+
+    photo = np.full((300, 200), 240, np.uint8)
+    photo[50:250, 60:160] = 40  # a 200×100 dark garment
+    photo[50:250, 100:120] = 120  # with a lighter seam: textures are kept, not thresholded away
+    prepared = prepare_array(photo, "shirt.png", style_for("fashion-mnist"))
+    rows, cols = np.flatnonzero(prepared.image.any(1)), np.flatnonzero(prepared.image.any(0))
+    assert prepared.inverted and (rows[0], rows[-1]) == (0, 27)
+    assert abs((cols[0] + cols[-1]) / 2 - 13.5) <= 1 and 12 <= cols[-1] - cols[0] + 1 <= 16
+    middle = prepared.image[14, cols[0] + 1:cols[-1]]
+    assert middle.min() < 200 < middle.max()  # the seam is still there
+    assert style_for("mnist") == "digits"

@@ -27,8 +27,8 @@ def test_a_run_saves_config_history_evaluation_and_weights(finished):
     store, outcome = finished
     folder = store.path(outcome.run_id)
     assert sorted(p.name for p in folder.iterdir()) == [
-        "config.json", "epochs", "evaluation.json", "history.json", "initial-layers.json", "model.safetensors",
-        "predictions.safetensors", "run.json"]
+        "config.json", "epochs", "evaluation.json", "history.json", "initial-layers.json", "layer-stats.jsonl",
+        "model.safetensors", "predictions.safetensors", "run.json"]
     assert sorted(p.name for p in (folder / "epochs").iterdir()) == [f"epoch-00{e}.safetensors" for e in range(3)]
     assert TrainConfig.from_dict(store.config(outcome.run_id)["config"]) == CONFIG
     assert [h["epoch"] for h in store.history(outcome.run_id)] == [1, 2]

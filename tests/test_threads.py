@@ -1,30 +1,32 @@
-"""The CPU thread policy: overlapping blocks (training in one thread, an Inspect figure in another)."""
+"""The CPU thread policy: a training thread and a page thread (an Inspect figure) keep their own settings."""
 
 from __future__ import annotations
 
+import threading
+
 import torch
 
-from mnistlab.models.spec import MLPSpec
-from mnistlab.train.config import TrainConfig
-from mnistlab.train.threads import cpu_threads, cpu_threads_for
+from mnistlab.train.threads import cpu_threads
 
 
-def test_overlapping_blocks_restore_the_original_setting_last():
+def test_blocks_in_two_threads_do_not_change_each_other():
     original = torch.get_num_threads()
-    outer = cpu_threads(2)
-    inner = cpu_threads(1)
-    outer.__enter__()
-    inner.__enter__()
-    assert torch.get_num_threads() == 1
-    outer.__exit__(None, None, None)  # the training ends first: the figure keeps its one thread
-    assert torch.get_num_threads() == 1
-    inner.__exit__(None, None, None)
+    inside, outside_after = [], []
+    entered, release = threading.Event(), threading.Event()
+
+    def figure():  # a page thread computing a t-SNE with one thread
+        with cpu_threads(1):
+            entered.set()
+            release.wait(10)
+            inside.append(torch.get_num_threads())
+
+    worker = threading.Thread(target=figure)
+    with cpu_threads(2):  # a training block
+        worker.start()
+        assert entered.wait(10)
+        assert torch.get_num_threads() == 2  # the other thread's 1 did not reach us
+        release.set()
+        worker.join(10)
+        outside_after.append(torch.get_num_threads())
+    assert inside == [1] and outside_after == [2]
     assert torch.get_num_threads() == original
-
-
-def test_big_steps_ask_for_the_process_setting_even_inside_a_one_thread_block():
-    big = TrainConfig(model=MLPSpec(hidden=(512,)), batch_size=64)
-    small = TrainConfig(model=MLPSpec(hidden=(16,)), batch_size=1)
-    original = torch.get_num_threads()
-    with cpu_threads(1):
-        assert cpu_threads_for(big) == original and cpu_threads_for(small) == 1

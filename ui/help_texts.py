@@ -89,8 +89,8 @@ CHART_HELP: dict[str, str] = {
                       "the epochs to watch mistakes move onto the diagonal.",
     "test_image": "The test image being explained and the model's top three classes: green when it is right, red "
                   "when wrong. Try 'A mistake' to see what misleads it.",
-    "saliency": "Gradient of the predicted class's score with respect to each pixel: red pixels, made brighter, "
-                "raise the score; blue ones lower it. It shows what the network looks at.",
+    "saliency": "Gradient of the predicted class's score with respect to each pixel: blue pixels, made brighter, "
+                "raise the score; red ones lower it. It shows what the network looks at.",
     "fgsm": "The smallest uniform nudge of every pixel (FGSM, ε in pixel units of 0–1) that changes the prediction. "
             "Small ε: the decision is fragile.",
     "twin": "The same configuration trained on MNIST and on Fashion-MNIST: same network, different data. Compare "

@@ -86,7 +86,9 @@ def _projection(runs_dir: str, run_id: str, epoch: int | None, layer: int, metho
 
 def projection(run_id: str, epoch: int | None, layer: int, method: str, dataset: str):
     """(points (N, 2), labels (N,), test indices (N,)) of a hidden layer's activations on test images."""
-    return _projection(str(state.runs_dir()), run_id, epoch, layer, method, dataset, _stamp(run_id))
+    # A saved epoch's weights never change; only the final model's cache must follow the run's files.
+    return _projection(str(state.runs_dir()), run_id, epoch, layer, method, dataset,
+                       _stamp(run_id) if epoch is None else ())
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -98,4 +100,4 @@ def _probes(runs_dir: str, run_id: str, epoch: int | None, dataset: str, stamp: 
 
 def probes(run_id: str, epoch: int | None, dataset: str) -> list[tuple[str, float]]:
     """(representation name, linear-probe test accuracy) for pixels and each hidden layer."""
-    return _probes(str(state.runs_dir()), run_id, epoch, dataset, _stamp(run_id))
+    return _probes(str(state.runs_dir()), run_id, epoch, dataset, _stamp(run_id) if epoch is None else ())

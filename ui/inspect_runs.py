@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mnistlab.errors import MnistlabError
-from mnistlab.insight import apply_fix, diagnose, find_twin, run_configs, twin_config
+from mnistlab.insight import apply_fix, diagnose, find_twin, twin_config
 from mnistlab.train.config import TrainConfig
 from ui import cache, charts, live, state, widgets
 from ui.inspect_views import PLOT, heading
@@ -34,10 +34,19 @@ def _run_column(run_id: str, dataset: str, key: str) -> None:
         st.plotly_chart(charts.confusion_heatmap(ev.confusion, ev.classes), key=f"twin_conf_{key}", config=PLOT)
 
 
-def twin_tab(run_id: str, config: TrainConfig) -> None:
+def twin_tab(run_id: str, config: TrainConfig, runs) -> None:
     heading("The same network on digits and on clothes", "twin")
     twin = twin_config(config)
-    found = find_twin(run_configs(cache.store()), config)
+    stored = [{"run_id": r.run_id, "status": r.status, "config": cache.run_config(r.run_id).get("config", {})}
+              for r in runs]
+    found = find_twin(stored, config, statuses=("finished", "running"))
+    queued = any(job.active and job.config == twin for job in cache.job_queue().jobs())
+    if found is not None and next(r for r in runs if r.run_id == found).status == "running" or (
+            found is None and queued):
+        st.info(f"The {TITLES[twin.dataset]} twin is training; come back when it has finished.",
+                icon=":material/autorenew:")
+        st.page_link("pages/train.py", label="Watch it on Train", icon=":material/arrow_forward:")
+        return
     if found is None:
         st.info(f"No finished run of this configuration on {TITLES[twin.dataset]} yet.", icon=":material/compare:")
         ready = cache.present(twin.dataset)
@@ -63,6 +72,9 @@ def _open_fix(config: TrainConfig, fix: dict) -> None:
 def diagnose_tab(run_id: str, config: TrainConfig, history: list[dict], status: str) -> None:
     heading("Diagnosis", "diagnose")
     rows = [h for h in history if h.get("epoch", 0) >= 1]
+    if not rows:
+        st.info("This run has no finished epoch to diagnose yet.", icon=":material/hourglass_empty:")
+        return
     hints = diagnose(config, rows, status=status)
     if not hints:
         st.success("Nothing looks wrong: the loss fell, gradients reached every layer and train and held-out "

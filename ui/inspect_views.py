@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mnistlab.data.datasets import dataset_info
 from mnistlab.errors import MnistlabError
 from mnistlab.insight import confusion_at, confusion_epochs, diagnose_gradients, first_layer_images, gradient_flow
 from ui import charts, images, insight_cache, insight_charts
@@ -27,10 +30,13 @@ def gradient_tab(run_id: str, history: list[dict], activation: str) -> None:
     except MnistlabError as error:
         st.info(str(error), icon=":material/history:")
         return
+    if len(flow.layers) < 2:
+        st.info("This model has no hidden layer: there is only one layer's gradient, nothing for it to vanish "
+                "through.", icon=":material/info:")
     finding = diagnose_gradients(history, activation)
     if finding:
         st.warning(finding, icon=":material/trending_down:")
-    else:
+    elif len(flow.layers) >= 2:
         st.success(f"Gradients reach every layer: at the last epoch the first layer's gradient is "
                    f"{_relative(flow.first_to_last())} the output layer's.", icon=":material/check_circle:")
     heading("Gradient size per layer over epochs", "gradflow")
@@ -57,6 +63,10 @@ def gradient_tab(run_id: str, history: list[dict], activation: str) -> None:
 
 def _relative(ratio: float) -> str:
     """'about the same size as' / '1/40 of' / '3× the' for last-layer / first-layer gradient `ratio`."""
+    if not math.isfinite(ratio):
+        return "none of"
+    if ratio <= 0:
+        return "far larger than"
     if 0.5 <= ratio <= 2:
         return "about the same size as"
     return f"1/{ratio:,.0f} of" if ratio > 2 else f"{1 / ratio:,.1f}× the size of"
@@ -75,7 +85,7 @@ def epoch_picker(run_id: str, key: str, label: str = "Epoch") -> int | None:
                             help="0 is the random initialisation; each later value is the end of that epoch.")
 
 
-def weights_tab(run_id: str, history: list[dict]) -> None:
+def weights_tab(run_id: str, history: list[dict], dataset: str) -> None:
     epoch = epoch_picker(run_id, "weights_epoch")
     model = insight_cache.model_at(run_id, epoch)
     if model is None:
@@ -85,7 +95,8 @@ def weights_tab(run_id: str, history: list[dict]) -> None:
     shown = weights.images[:MAX_UNITS]
     heading(f"First-layer weights ({len(shown)} of {len(weights.images)} units)" if weights.layer != "output"
             else "Weights of each class (no hidden layer)", "first_layer")
-    titles = [f"unit {k}" for k in range(len(shown))] if weights.layer != "output" else [str(k) for k in range(10)]
+    titles = ([f"unit {k}" for k in range(len(shown))] if weights.layer != "output"
+              else list(dataset_info(dataset).classes))
     st.plotly_chart(charts.image_panels(shown, titles, cols=8 if len(shown) > 10 else 5, colorscale="RdBu",
                                         zmid=0, zlimit=weights.limit), key="weights_grid", config=PLOT)
     row = next((h for h in history if h.get("epoch") == (epoch if epoch is not None else history[-1].get("epoch"))

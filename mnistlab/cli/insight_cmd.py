@@ -68,7 +68,8 @@ class _Run:
         elif epoch is not None and epoch != last:
             self.notes.append(f"per-epoch models are not available; showing the final model instead of epoch {epoch}")
         if not (self.store.path(self.run_id) / "model.safetensors").is_file():
-            raise RunStoreError(f"run {self.run_id} has no saved model (status {self.info.status}).")
+            raise RunStoreError(f"run {self.run_id} has no saved model (status {self.info.status}); wait for it to "
+                                "finish, or pass --epoch N for one of its saved epochs.")
         return record.load_run_model(self.store, self.run_id)
 
     def data(self):

@@ -51,6 +51,28 @@ def write_json(path: Path, obj) -> None:
     write_atomic(path, json.dumps(obj, indent=1, allow_nan=True).encode())
 
 
+def append_json_line(path: Path, obj) -> None:
+    """Append `obj` as one JSON line, flushed to disk. A writer killed mid-line leaves a torn last line,
+    which `read_json_lines` skips: appending keeps a growing log O(size), where rewriting is O(size²)."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(obj, separators=(",", ":"), allow_nan=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_json_lines(path: Path) -> list:
+    """The complete lines of a JSON-lines file ([] if missing); a torn or damaged line is skipped."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
 def read_json(path: Path):
     try:
         return json.loads(path.read_text())

@@ -11,14 +11,25 @@ import numpy as np
 from mnistlab.errors import RunStoreError
 from mnistlab.evaluate import Evaluation
 from mnistlab.models.torch_mlp import MLP
-from mnistlab.runs.files import load_arrays, load_model, read_json, save_arrays, save_model, write_json
+from mnistlab.runs.files import (
+    append_json_line,
+    load_arrays,
+    load_model,
+    read_json,
+    read_json_lines,
+    save_arrays,
+    save_model,
+    write_json,
+)
 from mnistlab.runs.store import RunStore
 from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress
 from mnistlab.train.loop import snapshot_name
 
 HEARTBEAT_S = 5.0
 EPOCHS_DIR = "epochs"  # per-epoch weights: epochs/epoch-000.safetensors (initial), epoch-001…
-INITIAL_LAYERS = "initial-layers.json"  # {"epoch": 0, "layers": [...]}: statistics of the initial weights
+INITIAL_LAYERS = "initial-layers.json"
+LAYER_STATS = "layer-stats.jsonl"  # one line per epoch: {"epoch", "layers", "test_confusion"}
+STATS_FIELDS = ("layers", "test_confusion")  # EpochEnded fields kept in LAYER_STATS, not in history.json  # {"epoch": 0, "layers": [...]}: statistics of the initial weights
 SNAPSHOT = re.compile(r"^epoch-(\d+)\.safetensors$")
 
 
@@ -45,8 +56,13 @@ class RunRecorder:
                 self.store.update(self.run_id, progress={"epoch": event.epoch, "step": event.step,
                                                          "steps_per_epoch": event.steps_per_epoch})
         elif isinstance(event, EpochEnded):
-            self.history.append(dict(event.__dict__))
-            write_json(self.store.path(self.run_id) / "history.json", self.history)
+            row = dict(event.__dict__)
+            stats = {key: row.pop(key) for key in STATS_FIELDS}  # ~10 KB an epoch: appended, not rewritten
+            self.history.append(row)
+            folder = self.store.path(self.run_id)
+            if any(stats.values()):
+                append_json_line(folder / LAYER_STATS, {"epoch": event.epoch, **stats})
+            write_json(folder / "history.json", self.history)
             self.store.update(self.run_id, epochs_done=event.epoch, test_accuracy=event.test_accuracy,
                               test_loss=event.test_loss, train_seconds=event.elapsed_s,
                               epoch_seconds=[h["epoch_seconds"] for h in self.history])
@@ -101,14 +117,22 @@ def load_epoch_model(store: RunStore, run_id: str, epoch: int, device="cpu") -> 
     folder = epochs_dir(store, run_id)
     if not isinstance(epoch, int) or epoch < 0 or not (folder / snapshot_name(epoch)).is_file():
         saved = saved_epochs(store, run_id)
-        hint = f"saved epochs: {saved[0]}–{saved[-1]}" if saved else "this run saved no per-epoch weights"
-        raise RunStoreError(f"run {run_id} has no weights for epoch {epoch!r} ({hint}).")
+        if not saved:
+            raise RunStoreError(f"run {run_id} has no weights for epoch {epoch!r}: this run saved no per-epoch "
+                                "weights (its model is too large, or it predates them); use its final model.")
+        listed = (f"{saved[0]}–{saved[-1]}" if saved == list(range(saved[0], saved[-1] + 1))
+                  else ", ".join(map(str, saved)))
+        raise RunStoreError(f"run {run_id} has no weights for epoch {epoch!r}; choose one of its saved epochs: "
+                            f"{listed}.")
     return load_model(folder / snapshot_name(epoch), device=device)
 
 
 def load_history(store: RunStore, run_id: str) -> list[dict]:
-    """The per-epoch rows of history.json, preceded by an epoch-0 row {"epoch": 0, "layers": [...]}
-    with the initial weights' statistics when the run recorded them."""
-    rows = store.history(run_id)
-    initial = store.path(run_id) / INITIAL_LAYERS
+    """Every epoch's row of history.json with its per-layer statistics and test confusion merged in,
+    preceded by an epoch-0 row {"epoch": 0, "layers": [...]} of the initial weights when recorded."""
+    folder = store.path(run_id)
+    stats = {line.get("epoch"): line for line in read_json_lines(folder / LAYER_STATS)}
+    rows = [{**row, **{k: v for k, v in stats.get(row.get("epoch"), {}).items() if k != "epoch"}}
+            for row in store.history(run_id)]
+    initial = folder / INITIAL_LAYERS
     return ([read_json(initial)] if initial.is_file() else []) + rows
