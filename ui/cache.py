@@ -35,14 +35,14 @@ def job_queue() -> JobQueue:
     return JobQueue(per_device=int(os.environ.get("MNISTLAB_JOBS_PER_DEVICE") or 1))
 
 
-def _stamp(paths: list[Path | None]) -> tuple:
+def stamp(paths: list[Path | None]) -> tuple:
     return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) if p and p.exists() else None for p in paths)
 
 
 def data_stamp(dataset: str, data_dir: Path | None = None) -> tuple:
     """Identity of a dataset's files on disk (changes when they are fetched or replaced)."""
     root = data_dir or state.data_dir()
-    return _stamp([file_path(root, dataset, stem) for stem in FILES])
+    return stamp([file_path(root, dataset, stem) for stem in FILES])
 
 
 def present(dataset: str) -> bool:
@@ -95,7 +95,7 @@ def store() -> RunStore:
 
 
 def _run_stamp(run_id: str, name: str) -> tuple:
-    return _stamp([store().path(run_id) / name])
+    return stamp([store().path(run_id) / name])
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the run's predictions…")
@@ -156,7 +156,7 @@ def _file_bytes(path: str, stamp: tuple) -> bytes:
 def run_file(run_id: str, name: str) -> bytes | None:
     """A run's file (e.g. model.safetensors) as bytes for a download, or None if missing."""
     path = store().path(run_id) / name
-    return _file_bytes(str(path), _stamp([path])) if path.is_file() else None
+    return _file_bytes(str(path), stamp([path])) if path.is_file() else None
 
 
 def clear() -> None:

@@ -10,9 +10,10 @@ import streamlit as st
 import torch
 
 from mnistlab.data.split import Split
+from mnistlab.evaluate import evaluate
 from mnistlab.insight import hidden_activations, pca_2d, probe_layers, tsne_2d
-from mnistlab.models.torch_mlp import MLP, output_probabilities
-from mnistlab.runs.record import epochs_dir, load_epoch_model, load_history, saved_epochs
+from mnistlab.models.torch_mlp import MLP
+from mnistlab.runs.record import LAYER_STATS, epochs_dir, load_epoch_model, load_history, saved_epochs
 from mnistlab.runs.store import RunStore
 from ui import cache, state
 
@@ -21,9 +22,10 @@ PROBE_TRAIN, PROBE_TEST = 5000, 2000  # class-balanced samples a linear probe is
 
 
 def _stamp(run_id: str) -> tuple:
+    """Identity of what a run has written so far: history, statistics, final model, epoch snapshots."""
     folder = cache.store().path(run_id)
-    files = [folder / "history.json", folder / "model.safetensors", epochs_dir(cache.store(), run_id)]
-    return tuple((p.name, p.stat().st_mtime_ns) if p.exists() else None for p in files)
+    return cache.stamp([folder / "history.json", folder / LAYER_STATS, folder / "model.safetensors",
+                        epochs_dir(cache.store(), run_id)])
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -59,11 +61,7 @@ def test_split(dataset: str) -> Split | None:
 
 @st.cache_data(max_entries=64, show_spinner="Classifying the test images with that epoch's weights…")
 def _predictions(runs_dir: str, run_id: str, epoch: int, dataset: str, data_dir: str) -> np.ndarray:
-    model = _epoch_model(runs_dir, run_id, epoch)
-    test = cache.split(dataset, "test")
-    with torch.no_grad():
-        logits = torch.cat([model(batch.float().div(255)) for batch in test.images.split(4096)])
-    return output_probabilities(logits, model.spec.output).argmax(1).numpy()
+    return evaluate(_epoch_model(runs_dir, run_id, epoch), cache.split(dataset, "test")).predictions
 
 
 def predictions_at(run_id: str, epoch: int, dataset: str) -> np.ndarray:

@@ -12,8 +12,7 @@ from torch import nn
 from mnistlab.errors import ConfigError
 from mnistlab.evaluate import EVAL_BATCH
 from mnistlab.models.torch_mlp import MLP
-
-ACTIVATION_TYPES = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.GELU)
+from mnistlab.train.layer_stats import ACTIVATIONS, layer_names
 
 
 @contextmanager
@@ -40,8 +39,7 @@ def as_inputs(images, device: torch.device | None = None) -> torch.Tensor:
 
 def linear_names(model: MLP) -> list[str]:
     """Names of the weight layers, matching the per-layer training stats: 'layer 1' … 'output'."""
-    count = len(model.spec.hidden)
-    return [f"layer {i + 1}" for i in range(count)] + ["output"]
+    return layer_names(len(model.spec.hidden) + 1)
 
 
 def representation_names(model: MLP) -> list[str]:
@@ -68,7 +66,7 @@ def hidden_activations(model: MLP, images, layer: int) -> np.ndarray:
                 seen = 0
                 for module in model.layers:
                     x = module(x)
-                    if isinstance(module, ACTIVATION_TYPES):
+                    if isinstance(module, ACTIVATIONS):
                         seen += 1
                         if seen == layer:
                             break
