@@ -36,6 +36,7 @@ def job_queue() -> JobQueue:
 
 
 def stamp(paths: list[Path | None]) -> tuple:
+    """(path, size, mtime) of each file that exists, None for each that doesn't: a cache key that follows them."""
     return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) if p and p.exists() else None for p in paths)
 
 
