@@ -6,11 +6,10 @@ import numpy as np
 import streamlit as st
 
 from mnistlab.presets import PRESETS
-from ui import cache, charts, images, live, state
+from ui import cache, charts, confusion, images, live, state
 from ui.pickers import pick_run
 
 PER_PAGE = 36
-CELL_LIMIT = 60  # images shown for one confusion cell
 
 
 def outcome(info) -> None:
@@ -63,34 +62,6 @@ def prediction_cards(ev, test, index, classes) -> list:
         cards.append(images.Card(test.images[int(i)].numpy(), f"{classes[pred]} ({classes[true]})",
                                  charts.GOOD if pred == true else charts.BAD, f"#{int(i):,}", bars))
     return cards
-
-
-def confusion_view(ev, test, classes, run_id: str) -> None:
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        st.plotly_chart(charts.confusion_heatmap(ev.confusion, classes), key="confusion",
-                        config={"displayModeBar": False})
-    with right:
-        off = ev.confusion.copy()
-        np.fill_diagonal(off, -1)
-        worst = np.unravel_index(int(off.argmax()), off.shape)
-        options = list(range(len(classes)))
-        a, b = st.columns(2)
-        true = a.selectbox("True class", options, index=int(worst[0]), format_func=lambda c: classes[c],
-                            key=f"cell_true_{run_id}")  # per run: each opens on its own worst cell
-        pred = b.selectbox("Predicted as", options, index=int(worst[1]), format_func=lambda c: classes[c],
-                           key=f"cell_pred_{run_id}")
-        cell = ev.cell(true, pred)
-        st.caption(f"{len(cell):,} test images of **{classes[true]}** predicted as **{classes[pred]}** "
-                   f"(the most common mistake is preselected).")
-        if test is not None:
-            shown = cell[:CELL_LIMIT]
-            color = charts.GOOD if true == pred else charts.BAD
-            images.grid([images.Card(test.images[int(i)].numpy(), f"#{int(i):,}", color,
-                                     note=f"{ev.confidence[int(i)]:.0%} sure") for i in shown], cell_px=76,
-                        empty="No test image falls in this cell.")
-            if len(cell) > len(shown):
-                st.caption(f"Showing the first {len(shown)} of {len(cell):,}.")
 
 
 def browse(ev, test, classes, index, key: str, empty: str) -> None:
@@ -154,7 +125,7 @@ def main() -> None:
     tabs = st.tabs([":material/grid_on: Confusion", ":material/photo_library: Predictions",
                     ":material/report: Mistakes", ":material/blur_on: First layer"])
     with tabs[0]:
-        confusion_view(ev, test, classes, info.run_id)
+        confusion.confusion_view(ev, test, classes, info.run_id)
     with tabs[1]:
         if test is not None:
             browse(ev, test, classes, np.arange(len(ev.labels)), "pred_page", "No test images.")

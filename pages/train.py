@@ -46,24 +46,6 @@ def summary(config, preset: str) -> None:
         st.code(config.to_json(indent=2), language="json")
 
 
-def jobs_panel() -> None:
-    snaps = cache.job_queue().jobs()
-    if not snaps:
-        return
-    with st.expander(f"Jobs on this server ({sum(s.active for s in snaps)} active, {len(snaps)} in all)",
-                     icon=":material/queue:"):
-        st.dataframe(live.jobs_table(snaps), hide_index=True, key="jobs_table", column_config={
-            "Progress": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
-            "Test accuracy": st.column_config.NumberColumn(format="percent")})
-        ids = [s.job_id for s in reversed(snaps)]
-        current = state.watched_job()
-        st.session_state["watch"] = current if current in ids else ids[0]
-        labels = {s.job_id: live.job_label(s, live.is_mine(s), with_status=False) for s in snaps}
-        st.selectbox("Watch", ids, key="watch", format_func=labels.get,
-                     on_change=lambda: state.watch_job(st.session_state["watch"]),
-                     help="Follow any job, yours or another session's.")
-
-
 def main() -> None:
     widgets.ensure_loaded()  # a preset sent from Home also sets the dataset switch, so load it first
     state.page("Train", "Set up an MLP, start it and watch it learn. Training goes on if you move a slider, "
@@ -96,7 +78,7 @@ def main() -> None:
     else:
         st.info("Nothing is training in this session yet. Pick a preset, adjust it and press **Start training**; "
                 "jobs wait in line, one per device at a time.", icon=":material/play_circle:")
-    jobs_panel()
+    live.jobs_panel()
 
 
 state.guard(main)

@@ -153,3 +153,22 @@ def live_view(job_id: str) -> None:
             st.rerun()  # the job ended: redraw the page once, without the timer
 
     st.fragment(frame, run_every=POLL_S if active else None)()
+
+
+def jobs_panel() -> None:
+    """Every job on this server in a table, and a picker to watch any of them."""
+    snaps = cache.job_queue().jobs()
+    if not snaps:
+        return
+    with st.expander(f"Jobs on this server ({sum(s.active for s in snaps)} active, {len(snaps)} in all)",
+                     icon=":material/queue:"):
+        st.dataframe(jobs_table(snaps), hide_index=True, key="jobs_table", column_config={
+            "Progress": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
+            "Test accuracy": st.column_config.NumberColumn(format="percent")})
+        ids = [s.job_id for s in reversed(snaps)]
+        current = state.watched_job()
+        st.session_state["watch"] = current if current in ids else ids[0]
+        labels = {s.job_id: job_label(s, is_mine(s), with_status=False) for s in snaps}
+        st.selectbox("Watch", ids, key="watch", format_func=labels.get,
+                     on_change=lambda: state.watch_job(st.session_state["watch"]),
+                     help="Follow any job, yours or another session's.")
