@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from pathlib import Path
 from typing import Any, TypeVar
 
 from mnistlab.errors import ConfigError
+from mnistlab.userfiles import read_regular, short
 
 T = TypeVar("T")
 
@@ -47,7 +49,10 @@ def from_dict(cls: type[T], data: dict, nested: dict[str, type] | None = None) -
         raise ConfigError(f"unknown {cls.__name__} setting(s): {', '.join(sorted(unknown))}.")
     kwargs = {}
     for key, value in data.items():
-        if nested and key in nested and isinstance(value, dict):
+        if nested and key in nested:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{key} must be a JSON object of {nested[key].__name__} settings; "
+                                  f"got {short(json.dumps(value))}.")
             value = nested[key].from_dict(value)
         elif isinstance(value, list):
             value = tuple(value)
@@ -58,9 +63,66 @@ def from_dict(cls: type[T], data: dict, nested: dict[str, type] | None = None) -
         raise ConfigError(f"bad {cls.__name__}: {e}.") from None
 
 
+MAX_CONFIG_BYTES = 64 * 1024  # a config is a few hundred bytes; anything near this is not one
+MAX_DEPTH = 16  # nesting of objects/arrays; TrainConfig needs 3
+MAX_DIGITS = 20  # digits in one integer (a seed fits in 10)
+
+
+def _depth(text: str) -> int:
+    """Deepest nesting of [ and { outside strings (checked before parsing: json recurses per level)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ConfigError(f"the number {short(text, 24)} has {len(text.lstrip('-')):,} digits; no setting takes more "
+                          f"than {MAX_DIGITS}.")
+    return int(text)
+
+
+def _constant(name: str):
+    raise ConfigError(f"{name} is not a value any setting takes; use a finite number.")
+
+
 def parse_json(text: str, what: str) -> Any:
-    """json.loads with a ConfigError naming `what` ("config", "model spec") instead of a JSONDecodeError."""
+    """json.loads with a ConfigError naming `what` ("config", "model spec") instead of a JSONDecodeError,
+    refusing nesting deeper than MAX_DEPTH, integers longer than MAX_DIGITS and NaN/Infinity."""
+    if _depth(text) > MAX_DEPTH:
+        raise ConfigError(f"{what} is nested more than {MAX_DEPTH} levels deep; a config is a flat object with "
+                          "'model' and 'augment' inside.")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_int, parse_constant=_constant)
     except json.JSONDecodeError as e:
         raise ConfigError(f"{what} is not valid JSON: {e}.") from None
+    except (ValueError, RecursionError) as e:
+        if isinstance(e, ConfigError):
+            raise ConfigError(f"{what}: {e}") from None
+        raise ConfigError(f"{what} cannot be parsed: {short(str(e))}.") from None
+
+
+def read_json_file(path: str | Path, what: str = "config") -> Any:
+    """Parse a JSON file a user names: a regular file of at most MAX_CONFIG_BYTES, UTF-8, checked as parse_json."""
+    data = read_regular(path, MAX_CONFIG_BYTES, what, ConfigError)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{what} {short(str(path))} is not UTF-8 text (byte {e.start} is 0x{data[e.start]:02x}); "
+                          "save it as a UTF-8 JSON file.") from None
+    return parse_json(text, f"{what} {short(str(path))}")

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnistlab.errors import DataError
+from mnistlab.userfiles import describe, read_regular
 
 MAX_IMAGE_BYTES = 10 * 2**20  # larger files are refused before they are read
 MAX_SIDE = 4096  # px; checked from the header, before any pixel is decoded
@@ -113,12 +114,13 @@ def _read_bytes(source: str | Path | bytes | BinaryIO, name: str) -> bytes:
         data = source.read(MAX_IMAGE_BYTES + 1)
     else:
         path = Path(source)
-        if not path.is_file():
-            raise DataError(f"{name} not found; check the image's path.")
+        problem = describe(path)
+        if problem is not None:
+            raise DataError(f"{name} {problem}; give the path of an image file.")
         if path.stat().st_size > MAX_IMAGE_BYTES:
             raise DataError(f"{name} is {path.stat().st_size / 2**20:.1f} MB; the limit is "
                             f"{MAX_IMAGE_BYTES // 2**20} MB: resize or compress it first.")
-        data = path.read_bytes()
+        data = read_regular(path, MAX_IMAGE_BYTES, "image", DataError)
     if len(data) > MAX_IMAGE_BYTES:
         raise DataError(f"{name} is larger than {MAX_IMAGE_BYTES // 2**20} MB; resize or compress it first.")
     if not data:

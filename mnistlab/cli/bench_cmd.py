@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from mnistlab.cli import jsonout
 from mnistlab.train.config import DEVICES
 
 
@@ -24,5 +24,5 @@ def run(args: argparse.Namespace) -> int:
     report = run_bench(options, log=lambda line: print(line, file=sys.stderr, flush=True))
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(json.dumps(report.to_dict()) if args.json else format_report(report))
+    print(jsonout.dumps(report.to_dict()) if args.json else format_report(report))
     return 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from mnistlab.cli import jsonout
 from mnistlab.data.datasets import DATASETS, resolve_data_dir
 from mnistlab.errors import DataError, RunStoreError
 from mnistlab.presets import PRESETS
@@ -19,7 +19,7 @@ def _datasets(name: str) -> list[str]:
 
 def presets(args: argparse.Namespace) -> int:
     if args.json:
-        print(json.dumps([p.to_dict() for p in PRESETS.values()]))
+        print(jsonout.dumps([p.to_dict() for p in PRESETS.values()]))
         return 0
     for p in PRESETS.values():
         published = f"published {100 * p.published:.2f}%" if p.published is not None else "no published figure"
@@ -61,7 +61,7 @@ def data_verify(args: argparse.Namespace) -> int:
     report = {name: verify_dataset(name, args.data_dir) for name in _datasets(args.dataset)}
     ok = all(state == "ok" for files in report.values() for state in files.values())
     if args.json:
-        print(json.dumps({"ok": ok, "datasets": report}))
+        print(jsonout.dumps({"ok": ok, "datasets": report}))
     else:
         for name, files in report.items():
             for stem, state in files.items():
@@ -76,7 +76,7 @@ def data_inspect(args: argparse.Namespace) -> int:
 
     info = inspect_file(args.path)
     if args.json:
-        print(json.dumps(info))
+        print(jsonout.dumps(info))
         return 0
     print(f"{info['path']}: {info['format']}, {info['count']:,} items, shape {tuple(info['shape'])}"
           + (" (gzip)" if info.get("compressed") else ""))
@@ -91,7 +91,7 @@ def runs(args: argparse.Namespace) -> int:
     for broken in unreadable:
         print(f"warning: {broken.reason}", file=sys.stderr)
     if args.json:
-        print(json.dumps([r.__dict__ for r in listed]))
+        print(jsonout.dumps([r.__dict__ for r in listed]))
         return 0
     if not listed:
         if not unreadable:
@@ -113,7 +113,7 @@ def evaluate(args: argparse.Namespace) -> int:
     summary = {"run_id": args.run_id, "status": info.status, **evaluation.summary(),
                "mistakes": evaluation.mistakes(20).tolist()}
     if args.json:
-        print(json.dumps(summary))
+        print(jsonout.dumps(summary))
         return 0
     print(f"run {args.run_id} ({info.status}): test accuracy {100 * evaluation.accuracy:.2f}%, "
           f"loss {evaluation.loss:.4f} on {summary['count']:,} images")

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 from mnistlab import insight
+from mnistlab.cli import jsonout
 from mnistlab.errors import ConfigError, RunStoreError
 from mnistlab.models.torch_mlp import MLP
 from mnistlab.runs import record
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     for note in data["notes"]:
         print(f"note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(data))
+        print(jsonout.dumps(data))
     else:
         print("\n".join(_summary(data)))
     return 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from mnistlab.cli import jsonout
 from mnistlab.predict import Prediction, predict_run
 from mnistlab.runs.store import RunStore
 
@@ -34,7 +34,7 @@ def to_dict(run_id: str, image: str, prediction: Prediction) -> dict:
 def run(args: argparse.Namespace) -> int:
     prediction = predict_run(RunStore(args.runs_dir), args.run, args.image)
     if args.json:
-        print(json.dumps(to_dict(args.run, args.image, prediction)))
+        print(jsonout.dumps(to_dict(args.run, args.image, prediction)))
         return 0
     best = prediction.probabilities[prediction.label]
     print(f"{args.image}: {prediction.class_name} ({100 * best:.1f}%) by run {args.run}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from mnistlab.configs import check_choice, check_range, from_dict, parse_json, to_dict
+from mnistlab.configs import check_choice, check_range, from_dict, parse_json, read_json_file, to_dict
 from mnistlab.errors import ConfigError
 from mnistlab.models.spec import MLPSpec
+from mnistlab.userfiles import short
 
 DATASET_NAMES = ("mnist", "fashion-mnist")
 ENGINES = ("torch", "numpy")
@@ -45,6 +47,9 @@ class Augment:
         check_range("shear", self.shear, 0, 60)
         check_range("elastic_alpha", self.elastic_alpha, 0, 100)
         check_range("elastic_sigma", self.elastic_sigma, 0.5, 20)
+        for name in ("hflip", "concat_original"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"augment.{name} must be true or false; got {getattr(self, name)!r}.")
 
     @property
     def active(self) -> bool:
@@ -103,6 +108,10 @@ class TrainConfig:
             object.__setattr__(self, "model", MLPSpec.from_dict(self.model))
         if isinstance(self.augment, dict):
             object.__setattr__(self, "augment", Augment.from_dict(self.augment))
+        if not isinstance(self.model, MLPSpec):
+            raise ConfigError(f"model must be an object of model settings; got {type(self.model).__name__}.")
+        if not isinstance(self.augment, Augment):
+            raise ConfigError(f"augment must be an object of augmentation settings; got {type(self.augment).__name__}.")
         check_choice("dataset", self.dataset, DATASET_NAMES)
         check_choice("engine", self.engine, ENGINES)
         check_range("epochs", self.epochs, 1, MAX_EPOCHS, integer=True)
@@ -154,6 +163,15 @@ class TrainConfig:
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
         return cls.from_dict(parse_json(text, "config"))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainConfig:
+        """A config file a user names: a regular UTF-8 JSON file of a few KB, every field checked."""
+        data = read_json_file(path, "config file")
+        try:
+            return cls.from_dict(data)
+        except ConfigError as e:
+            raise ConfigError(f"config file {short(str(path))}: {e}") from None
 
 
 NUMPY_ACTIVATIONS = ("relu", "sigmoid")

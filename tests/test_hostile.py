@@ -1,0 +1,96 @@
+"""Hostile files and environments (issue 12, first part): config files, special files, strict JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from mnistlab.cli import jsonout
+from mnistlab.cli.main import main
+from mnistlab.errors import ConfigError, DataError
+from mnistlab.imageprep import read_image
+from mnistlab.train.config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BAD_CONFIGS = {  # name → (file content, words the one-sentence message must hold)
+    "deeply nested": ("[" * 30_000 + "]" * 30_000, "nested more than"),
+    "5,000-digit integer": ('{"seed": ' + "9" * 5000 + "}", "5,000 digits"),
+    "not UTF-8": (b'{"epochs": 1, "dataset": "\xff"}', "not UTF-8"),
+    "model a string": ('{"model": "x"}', "model must be a JSON object"),
+    "model a list": ('{"model": [1, 2]}', "model must be a JSON object"),
+    "model a number": ('{"model": 7}', "model must be a JSON object"),
+    "model null": ('{"model": null}', "model must be a JSON object"),
+    "augment a number": ('{"augment": 5}', "augment must be a JSON object"),
+    "NaN": ('{"lr": NaN}', "NaN is not a value"),
+    "flip not a bool": ('{"augment": {"hflip": "yes"}}', "augment.hflip must be true or false"),
+    "too large": ('{"epochs": 1}' + " " * 70_000, "the limit is 64.0 KB"),
+    "not JSON": ("epochs = 3", "not valid JSON"),
+    "not an object": ("[1, 2, 3]", "must be a JSON object"),
+}
+
+
+def _write(path: Path, content) -> Path:
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_a_bad_config_file_gets_one_sentence_naming_the_file(case, tmp_path):
+    content, words = BAD_CONFIGS[case]
+    path = _write(tmp_path / "config.json", content)
+    with pytest.raises(ConfigError) as error:
+        TrainConfig.from_file(path)
+    message = str(error.value)
+    assert words in message and "config.json" in message
+    assert "\n" not in message and len(message) < 400
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device", "missing"])
+def test_a_config_that_is_not_a_regular_file_is_refused_without_reading_it(kind, tmp_path):
+    path = {"directory": tmp_path, "device": Path("/dev/zero"), "missing": tmp_path / "nope.json",
+            "fifo": tmp_path / "pipe"}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would block forever
+    with pytest.raises(ConfigError, match="directory|named pipe|device|not found"):
+        TrainConfig.from_file(path)
+
+
+def test_a_good_config_file_round_trips(tmp_path):
+    config = TrainConfig(epochs=2, lr=0.05)
+    assert TrainConfig.from_file(_write(tmp_path / "c.json", config.to_json())) == config
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device"])
+def test_an_image_that_is_not_a_regular_file_says_what_it_is(kind, tmp_path):
+    path = {"directory": tmp_path, "device": Path("/dev/urandom"), "fifo": tmp_path / "pipe"}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    with pytest.raises(DataError) as error:
+        read_image(path)
+    assert {"directory": "is a directory", "fifo": "named pipe", "device": "is a device"}[kind] in str(error.value)
+    assert "not found" not in str(error.value)
+
+
+def test_json_output_is_strict_and_says_which_numbers_were_not_finite():
+    text = jsonout.dumps({"loss": float("nan"), "probabilities": [0.5, float("inf")], "ok": 1})
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in strict JSON"))
+    assert data["loss"] is None and data["probabilities"] == [0.5, None] and data["ok"] == 1
+    assert data["non_finite"]["paths"] == ["loss", "probabilities.1"]
+    assert json.loads(jsonout.dumps({"a": 1.5})) == {"a": 1.5}  # nothing added when all is finite
+
+
+def test_cli_json_outputs_parse_as_strict_json(capsys, tmp_path):
+    for argv in (["presets", "--json"], ["runs", "--json", "--runs-dir", str(tmp_path)]):
+        assert main(argv) == 0
+        json.loads(capsys.readouterr().out.strip().splitlines()[-1],
+                   parse_constant=lambda c, argv=argv: pytest.fail(f"{c} in {argv}"))
+
+
+def test_the_dashboard_listens_on_this_machine_only_by_default():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
