@@ -94,3 +94,29 @@ def test_cli_json_outputs_parse_as_strict_json(capsys, tmp_path):
 def test_the_dashboard_listens_on_this_machine_only_by_default():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["address"] == "127.0.0.1"
+
+
+def test_a_fetch_removes_what_a_killed_fetch_left(tmp_path):
+    import subprocess
+    import time as clock
+
+    from mnistlab.data.fetch import OWNER_FILE, STALE_PART_S, WORKDIR_PREFIX, clean_leftovers
+
+    base, temp = tmp_path / "data" / "mnist", tmp_path / "tmp"
+    base.mkdir(parents=True)
+    temp.mkdir()
+    stale, fresh = base / ".train-images-idx3-ubyte.gz.abc.part", base / ".t10k-images-idx3-ubyte.gz.def.part"
+    for part in (stale, fresh):
+        part.write_bytes(b"half a download")
+    old = clock.time() - STALE_PART_S - 60
+    os.utime(stale, (old, old))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    gone, alive = temp / f"{WORKDIR_PREFIX}gone", temp / f"{WORKDIR_PREFIX}alive"
+    for folder, pid in ((gone, dead.pid), (alive, os.getpid())):
+        folder.mkdir()
+        (folder / OWNER_FILE).write_text(str(pid))
+        (folder / "npm-train-images-idx3-ubyte").write_bytes(b"x" * 1000)
+    removed = clean_leftovers(base, temp)
+    assert set(removed) == {stale, gone}
+    assert fresh.exists() and alive.exists()  # another fetch may still be writing those

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from mnistlab.cli import jsonout
@@ -49,9 +50,17 @@ def data_fetch(args: argparse.Namespace) -> int:
     from mnistlab.data.fetch import fetch_dataset
 
     bar = _FetchProgress()
-    for name in _datasets(args.dataset):
-        fetch_dataset(name, args.data_dir, progress=bar, log=bar.log)
-        print(f"{name}: ready in {resolve_data_dir(args.data_dir) / name}")
+
+    def terminate(signum, frame):  # SIGTERM unwinds like Ctrl-C, so temp folders and .part files go
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        for name in _datasets(args.dataset):
+            fetch_dataset(name, args.data_dir, progress=bar, log=bar.log)
+            print(f"{name}: ready in {resolve_data_dir(args.data_dir) / name}")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from mnistlab.data.sources import CHUNK, Progress, Source, SourceError, default_
 from mnistlab.errors import FetchError
 
 ALREADY_PRESENT = "already present"
+WORKDIR_PREFIX = "mnistlab-fetch-"
+OWNER_FILE = "owner.pid"  # in each work folder: the fetching process, so a later fetch knows it is gone
+STALE_PART_S = 15 * 60  # a .part file untouched this long belongs to a fetch that was killed
 MAX_CONTENT = 128 * 1024 * 1024  # bytes; stops hashing a gzip bomb (MNIST's largest file is 47 MB)
 
 
@@ -133,6 +137,42 @@ def _failure_message(info: DatasetInfo, base: Path, failures: dict[str, list[tup
             f"{base.resolve()}/, or point MNISTLAB_DATA_DIR or --data-dir at a folder that holds {info.name}/.")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(base: Path, temp_root: Path | None = None) -> list[Path]:
+    """Remove what killed fetches left: stale `.part` files in `base`, work folders of dead processes."""
+    removed: list[Path] = []
+    now = time.time()
+    for part in base.glob(".*.part") if base.is_dir() else ():
+        try:
+            if now - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+                removed.append(part)
+        except OSError:
+            continue
+    for folder in Path(temp_root or tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            pid = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            pid = None  # no owner recorded: judge by age alone
+        try:
+            stale = not _alive(pid) if pid is not None else now - folder.stat().st_mtime > 24 * 3600
+        except OSError:
+            continue
+        if stale and folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def fetch_dataset(dataset: str, data_dir: str | Path | None = None, progress: Progress | None = None,
                   log: Callable[[str], None] | None = None,
                   sources: Sequence[Source] | None = None) -> list[FetchedFile]:
@@ -153,12 +193,15 @@ def fetch_dataset(dataset: str, data_dir: str | Path | None = None, progress: Pr
         raise FetchError(f"cannot create {base} ({e.strerror}); choose a writable folder with --data-dir "
                          "or MNISTLAB_DATA_DIR.") from None
     say = log or (lambda line: None)
+    for leftover in clean_leftovers(base):
+        say(f"removed {leftover}, left by a fetch that was stopped")
     sources = list(default_sources(info) if sources is None else sources)
     fetched: list[FetchedFile] = []
     failures: dict[str, list[tuple[str, str]]] = {}
     dead: dict[int, str] = {}  # source index -> why it is skipped for the rest of this call
-    with tempfile.TemporaryDirectory(prefix="mnistlab-fetch-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=WORKDIR_PREFIX) as tmp:
         workdir = Path(tmp)
+        (workdir / OWNER_FILE).write_text(str(os.getpid()))
         for stem in FILES:
             expected = info.sha256[stem]
             present = _present(base, stem, expected, say)
