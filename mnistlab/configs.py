@@ -16,7 +16,7 @@ T = TypeVar("T")
 
 def check_choice(name: str, value: Any, choices: tuple) -> None:
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}.")
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}; got {quote(value)}.")
 
 
 def check_range(name: str, value: Any, low: float | None = None, high: float | None = None,
@@ -27,11 +27,17 @@ def check_range(name: str, value: Any, low: float | None = None, high: float | N
                f"{'inf' if high is None else high}{')' if high_open else ']'}")
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type or (not integer and not math.isfinite(value)):
-        raise ConfigError(f"{name} must be {kind} in {allowed}; got {value!r}.")
+        raise ConfigError(f"{name} must be {kind} in {allowed}; got {quote(value)}.")
     if low is not None and (value < low or (low_open and value == low)):
         raise ConfigError(f"{name} must be in {allowed}; got {value}.")
     if high is not None and (value > high or (high_open and value == high)):
         raise ConfigError(f"{name} must be in {allowed}; got {value}.")
+
+
+def quote(value: Any, limit: int = 60) -> str:
+    """repr(value), cut to `limit` characters: a message never echoes a 5,000-character input in full."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def to_dict(obj) -> dict:

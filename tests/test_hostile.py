@@ -120,3 +120,9 @@ def test_a_fetch_removes_what_a_killed_fetch_left(tmp_path):
     removed = clean_leftovers(base, temp)
     assert set(removed) == {stale, gone}
     assert fresh.exists() and alive.exists()  # another fetch may still be writing those
+
+
+def test_messages_quote_at_most_a_short_prefix_of_a_huge_input():
+    with pytest.raises(ConfigError) as error:
+        TrainConfig(optimizer="x" * 5000)
+    assert len(str(error.value)) < 200 and "…" in str(error.value)
