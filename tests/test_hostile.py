@@ -126,3 +126,48 @@ def test_messages_quote_at_most_a_short_prefix_of_a_huge_input():
     with pytest.raises(ConfigError) as error:
         TrainConfig(optimizer="x" * 5000)
     assert len(str(error.value)) < 200 and "…" in str(error.value)
+
+
+@pytest.fixture(scope="module")
+def stored_run(tmp_path_factory, tiny_data_dir):
+    """One finished tiny run; each test damages a copy of its folder."""
+    from mnistlab.experiment import run_experiment
+    from mnistlab.models.spec import MLPSpec
+    from mnistlab.runs.store import RunStore
+
+    store = RunStore(tmp_path_factory.mktemp("runs"))
+    config = TrainConfig(model=MLPSpec(hidden=(16,)), epochs=2, batch_size=64, device="cpu")
+    return store, run_experiment(config, store=store, data_dir=tiny_data_dir).run_id
+
+
+DAMAGE = {  # file → what is written in its place
+    "history.json": '{"a": 1}',
+    "layer-stats.jsonl": "null\n5\n[1]\n",
+    "evaluation.json": '{"loss": 0.5}',
+    "initial-layers.json": "[1, 2]",
+}
+
+
+@pytest.mark.parametrize("name", [*DAMAGE, "history.json as /dev/zero"])
+def test_a_damaged_run_file_is_a_sentence_or_skipped_never_a_crash(name, stored_run, tmp_path):
+    import shutil
+
+    from mnistlab.errors import RunStoreError
+    from mnistlab.runs import record
+    from mnistlab.runs.store import RunStore
+
+    store, run_id = stored_run
+    copy = RunStore(tmp_path / "runs")
+    shutil.copytree(store.path(run_id), copy.path(run_id))
+    target = copy.path(run_id) / name.split(" ")[0]
+    if name.endswith("/dev/zero"):
+        target.unlink()
+        target.symlink_to("/dev/zero")
+    else:
+        target.write_text(DAMAGE[name])
+    for read in (lambda: record.load_history(copy, run_id), lambda: record.load_evaluation(copy, run_id)):
+        try:
+            read()
+        except RunStoreError as error:
+            assert "\n" not in str(error) and len(str(error)) < 300
+    assert [r.run_id for r in copy.list()] == [run_id]  # still listed

@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 from mnistlab.errors import RunStoreError
 from mnistlab.models.spec import MLPSpec
 from mnistlab.models.torch_mlp import MLP, build_model
+from mnistlab.userfiles import describe, read_regular
 
 
 def _replace_atomically(path: Path, write: Callable[[str], None]) -> None:
@@ -61,25 +62,34 @@ def append_json_line(path: Path, obj) -> None:
 
 
 def read_json_lines(path: Path) -> list:
-    """The complete lines of a JSON-lines file ([] if missing); a torn or damaged line is skipped."""
+    """The complete object lines of a JSON-lines file ([] if missing); a torn or damaged line is skipped."""
     if not path.is_file():
         return []
     rows = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    text = read_regular(path, MAX_JSON_BYTES * 4, "run file", RunStoreError).decode("utf-8", errors="replace")
+    for line in text.splitlines():
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
             continue
+        if isinstance(row, dict):  # a line that is null, a number or a list is damage, skipped like a torn one
+            rows.append(row)
     return rows
 
 
-def read_json(path: Path):
+MAX_JSON_BYTES = 64 * 2**20  # a run's largest JSON file (history of 10,000 epochs) is a few MB
+
+
+def read_json(path: Path, limit: int = MAX_JSON_BYTES):
+    """A run's JSON file: a regular file of at most `limit` bytes (RunStoreError otherwise)."""
+    problem = describe(path)
+    if problem == "not found":
+        raise RunStoreError(f"{path} is missing.")
+    data = read_regular(path, limit, "run file", RunStoreError)
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise RunStoreError(f"{path} is missing.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RunStoreError(f"{path} is not valid JSON ({e}).") from None
+        return json.loads(data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise RunStoreError(f"{path} is not valid JSON ({str(e)[:120]}).") from None
 
 
 def save_model(path: Path, model: MLP) -> None:

@@ -94,9 +94,20 @@ def load_evaluation(store: RunStore, run_id: str) -> Evaluation | None:
         return None
     summary = read_json(folder / "evaluation.json")
     arrays = load_arrays(folder / "predictions.safetensors")
-    return Evaluation(summary["loss"], summary["accuracy"], summary["per_class_accuracy"],
-                      np.asarray(summary["confusion"], dtype=np.int64), arrays["predictions"],
-                      arrays["probabilities"], arrays["labels"], tuple(summary["classes"]))
+    try:
+        evaluation = Evaluation(float(summary["loss"]), float(summary["accuracy"]),
+                                [float(a) for a in summary["per_class_accuracy"]],
+                                np.asarray(summary["confusion"], dtype=np.int64), arrays["predictions"],
+                                arrays["probabilities"], arrays["labels"], tuple(str(c) for c in summary["classes"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise RunStoreError(f"run {run_id}'s evaluation files are damaged ({type(e).__name__}: {str(e)[:80]}); "
+                            "delete the run, or train it again.") from None
+    classes, n = len(evaluation.classes), len(evaluation.labels)
+    if (evaluation.confusion.shape != (classes, classes) or evaluation.predictions.shape != (n,)
+            or evaluation.probabilities.shape != (n, classes)):
+        raise RunStoreError(f"run {run_id}'s evaluation files disagree on their sizes; delete the run, or train it "
+                            "again.")
+    return evaluation
 
 
 def epochs_dir(store: RunStore, run_id: str) -> Path:
@@ -132,7 +143,11 @@ def load_history(store: RunStore, run_id: str) -> list[dict]:
     preceded by an epoch-0 row {"epoch": 0, "layers": [...]} of the initial weights when recorded."""
     folder = store.path(run_id)
     stats = {line.get("epoch"): line for line in read_json_lines(folder / LAYER_STATS)}
+    history = store.history(run_id)
+    if not isinstance(history, list):
+        raise RunStoreError(f"run {run_id}'s history.json does not hold a list of epochs; delete the run.")
     rows = [{**row, **{k: v for k, v in stats.get(row.get("epoch"), {}).items() if k != "epoch"}}
-            for row in store.history(run_id)]
+            for row in history if isinstance(row, dict)]
     initial = folder / INITIAL_LAYERS
-    return ([read_json(initial)] if initial.is_file() else []) + rows
+    first = read_json(initial) if initial.is_file() else None
+    return ([first] if isinstance(first, dict) else []) + rows
