@@ -171,3 +171,23 @@ def test_a_damaged_run_file_is_a_sentence_or_skipped_never_a_crash(name, stored_
         except RunStoreError as error:
             assert "\n" not in str(error) and len(str(error)) < 300
     assert [r.run_id for r in copy.list()] == [run_id]  # still listed
+
+
+def test_a_model_too_big_to_exist_is_refused_with_the_numbers(tmp_path):
+    from safetensors.torch import save_file
+
+    from mnistlab.errors import DeviceError, RunStoreError
+    from mnistlab.memory import check_training_fits
+    from mnistlab.models.spec import MLPSpec
+    from mnistlab.runs.files import load_model
+
+    huge = MLPSpec(hidden=(65_536, 65_536, 65_536))  # 8.6 G parameters, 34 GB of float32
+    with pytest.raises(DeviceError, match=r"needs about [\d,.]+ GB; this machine has [\d,.]+ GB free"):
+        check_training_fits(huge, 64)
+    check_training_fits(MLPSpec(hidden=(1024,)), 128)  # the fast preset fits anywhere
+    path = tmp_path / "model.safetensors"  # a stored spec that lies about its size
+    import torch
+
+    save_file({"x": torch.zeros(1)}, str(path), metadata={"mnistlab_spec": huge.to_json()})
+    with pytest.raises(RunStoreError, match="needs about"):
+        load_model(path)

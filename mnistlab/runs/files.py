@@ -21,7 +21,8 @@ from safetensors.numpy import load_file as load_numpy
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file, save_file
 
-from mnistlab.errors import RunStoreError
+from mnistlab.errors import DeviceError, RunStoreError
+from mnistlab.memory import check_model_fits
 from mnistlab.models.spec import MLPSpec
 from mnistlab.models.torch_mlp import MLP, build_model
 from mnistlab.userfiles import describe, read_regular
@@ -116,6 +117,10 @@ def load_model(path: Path, spec: MLPSpec | None = None, device: str | torch.devi
         if "mnistlab_spec" not in meta:
             raise RunStoreError(f"{path}: has no mnistlab_spec metadata; pass the model config alongside it.")
         spec = MLPSpec.from_json(meta["mnistlab_spec"])
+    try:
+        check_model_fits(spec)
+    except DeviceError as e:
+        raise RunStoreError(f"{path}: {e}") from None
     model = build_model(spec)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in tensors.items()}
