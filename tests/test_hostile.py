@@ -191,3 +191,19 @@ def test_a_model_too_big_to_exist_is_refused_with_the_numbers(tmp_path):
     save_file({"x": torch.zeros(1)}, str(path), metadata={"mnistlab_spec": huge.to_json()})
     with pytest.raises(RunStoreError, match="needs about"):
         load_model(path)
+
+
+def test_a_data_file_linking_out_of_the_data_directory_is_not_followed(tmp_path, tiny_data_dir):
+    import shutil
+
+    from mnistlab.data.load import load_split
+
+    root, outside = tmp_path / "data", tmp_path / "elsewhere"
+    shutil.copytree(tiny_data_dir / "mnist", root / "mnist")
+    outside.mkdir()
+    label = root / "mnist" / "t10k-labels-idx1-ubyte"
+    shutil.move(label, outside / label.name)
+    label.symlink_to(outside / label.name)
+    assert len(load_split("mnist", "train", root)) == 600  # the other split is untouched
+    with pytest.raises(DataError, match="outside the data directory"):
+        load_split("mnist", "test", root)

@@ -24,6 +24,8 @@ def load_split(dataset: str = "mnist", split: str = "train", data_dir: str | Pat
     image_path, label_path = file_path(root, dataset, image_stem), file_path(root, dataset, label_stem)
     if image_path is None or label_path is None:
         raise DataError(missing_message(root, dataset))
+    for path in (image_path, label_path):
+        _inside(path, root)
     images = read_idx(image_path, expect="images")
     labels = read_idx(label_path, expect="labels")
     if len(images) != len(labels):  # each file is whole by now: the pair disagrees
@@ -31,6 +33,14 @@ def load_split(dataset: str = "mnist", split: str = "train", data_dir: str | Pat
                         f"they must match: run `python -m mnistlab data fetch --dataset {dataset}` to repair them.")
     return Split.from_numpy(images, labels, classes=info.classes, name=f"{dataset}-{split}",
                             meta={"dataset": dataset, "split": split, "source": str(image_path.parent)})
+
+
+def _inside(path: Path, root: Path) -> None:
+    """DataError for a file that is a link to somewhere outside the data directory (never followed)."""
+    real, base = path.resolve(), root.resolve()
+    if not real.is_relative_to(base):
+        raise DataError(f"{path} is a link to {real}, outside the data directory {base}; mnistlab does not "
+                        "follow links out of it: copy the file in, or point --data-dir/MNISTLAB_DATA_DIR at its folder.")
 
 
 def is_present(dataset: str, data_dir: str | Path | None = None) -> bool:
