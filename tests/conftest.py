@@ -10,7 +10,18 @@ import pytest
 
 from mnistlab.data.idx import write_idx
 
-REAL_DATA = Path(os.environ.get("MNISTLAB_TEST_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+
+def _real_data() -> Path:
+    """Where the real datasets are: $MNISTLAB_TEST_DATA, else ../shared/data, else what `make data` fetched
+    ($MNISTLAB_DATA_DIR or ./data), so a fresh clone without ../shared runs the integration tests too."""
+    root = Path(__file__).resolve().parents[1]
+    if os.environ.get("MNISTLAB_TEST_DATA"):
+        return Path(os.environ["MNISTLAB_TEST_DATA"])
+    candidates = [root / ".." / "shared" / "data", Path(os.environ.get("MNISTLAB_DATA_DIR") or root / "data")]
+    return next((c for c in candidates if (c / "mnist" / "train-images-idx3-ubyte.gz").is_file()), candidates[0])
+
+
+REAL_DATA = _real_data()
 
 
 def synthetic_images(labels: np.ndarray, seed: int) -> np.ndarray:

@@ -8,7 +8,6 @@ import socket
 import sys
 import tarfile
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -208,10 +207,10 @@ def test_unreachable_mirror_fails_fast_and_once(tmp_path, originals):
     with socket.socket() as s:  # bind and close: a loopback port with nothing listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    lines, start = [], time.monotonic()
+    lines = []
     with pytest.raises(FetchError, match=r"127\.0\.0\.1:\d+/: unreachable \(.*refused"):
         fetch_dataset("mnist", tmp_path, log=lines.append, sources=[MirrorSource(f"http://127.0.0.1:{port}/")])
-    assert len(lines) == 1 and time.monotonic() - start < 5  # not retried for the other three files
+    assert len(lines) == 1  # one failed attempt, remembered: not retried for the other three files
 
 
 def fake_tool(bin_dir: Path, name: str, body: str) -> None:
