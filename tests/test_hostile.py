@@ -207,3 +207,23 @@ def test_a_data_file_linking_out_of_the_data_directory_is_not_followed(tmp_path,
     assert len(load_split("mnist", "train", root)) == 600  # the other split is untouched
     with pytest.raises(DataError, match="outside the data directory"):
         load_split("mnist", "test", root)
+
+
+def test_another_datasets_file_in_a_dataset_folder_is_named(tmp_path, real_data_dir):
+    import shutil
+
+    from mnistlab.data.load import load_split
+
+    root = tmp_path / "data"
+    shutil.copytree(real_data_dir / "mnist", root / "mnist")
+    assert load_split("mnist", "test", root).meta["unverified"] == []
+    shutil.copy(real_data_dir / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz", root / "mnist")
+    with pytest.raises(DataError, match="is Fashion-MNIST .*'s t10k-labels-idx1-ubyte, not mnist's"):
+        load_split("mnist", "test", root)
+
+
+def test_files_that_are_no_known_dataset_load_and_say_so(tiny_data_dir):
+    from mnistlab.data.load import load_split
+
+    assert load_split("mnist", "test", tiny_data_dir).meta["unverified"] == ["t10k-images-idx3-ubyte",
+                                                                              "t10k-labels-idx1-ubyte"]
