@@ -31,6 +31,9 @@ def main() -> None:
     if info.status == "running":
         st.info("This run is still training: what you see is up to its last finished epoch.",
                 icon=":material/autorenew:")
+    linked = st.query_params.get("tab")
+    if linked is not None and linked not in TABS:  # read before st.tabs, which drops an unknown value silently
+        st.caption(f":material/link_off: Ignored `?tab={linked}` from the link: the tabs are {', '.join(TABS)}.")
     views = [lambda: gradient_tab(info.run_id, history, config.model.activation),
              lambda: weights_tab(info.run_id, history, info.dataset),
              lambda: representations_tab(info.run_id, info.dataset, classes),

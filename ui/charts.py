@@ -14,6 +14,10 @@ CLASS_COLORS = ("#4C78A8", "#F58518", "#E45756", "#72B7B2", "#54A24B",
 SPLIT_COLORS = {"train": "#6366F1", "val": "#F59E0B", "test": "#10B981"}
 RUN_COLORS = ("#6366F1", "#F97316", "#14B8A6", "#EC4899", "#84CC16", "#0EA5E9", "#A855F7", "#EAB308")
 GOOD, BAD = "#22A05A", "#E0474C"  # correct / wrong predictions
+# The toggle every page that draws accuracy offers: `st.toggle(ZOOM_LABEL, key=..., help=ZOOM_HELP)` → `zoom=`.
+ZOOM_LABEL = "Zoom accuracy axis"
+ZOOM_HELP = ("Off: accuracy on 0–100% with the chance line, so a flat run looks flat and runs compare honestly. "
+             "On: the axis fits the data to show small differences (the title says 'zoomed').")
 
 
 def class_color(c: int) -> str:
@@ -35,8 +39,42 @@ def _rows(history) -> pd.DataFrame:
     return history if isinstance(history, pd.DataFrame) else pd.DataFrame(list(history))
 
 
-def curves(history, epochs: int | None = None, trace: Sequence[tuple[float, float]] = ()) -> tuple[go.Figure, go.Figure]:
-    """(loss, accuracy) figures over epochs; `trace` adds the running training loss within epochs."""
+def chance_line(fig: go.Figure, chance: float) -> go.Figure:
+    """A dashed line at the accuracy of guessing (1 / classes), so a flat run reads as what it is."""
+    return fig.add_hline(y=chance, line=dict(dash="dash", width=1, color="rgba(128,128,128,.8)"),
+                         annotation_text=f"chance ({chance:.0%})", annotation_position="bottom right",
+                         annotation_font=dict(size=11, color="rgba(128,128,128,1)"))
+
+
+def _chance_if_shown(fig: go.Figure, chance: float | None) -> None:
+    low = fig.layout.yaxis.range[0] if fig.layout.yaxis.range else 0
+    if chance is not None and chance >= low:  # a zoomed axis may start above it
+        chance_line(fig, chance)
+
+
+def accuracy_axis(fig: go.Figure, values: Sequence[float], zoom: bool = False) -> str:
+    """Fix a fraction axis to 0–100% (a 9.6→10.6% wiggle stays flat); `zoom` fits the data. Returns ' (zoomed)' or ''."""
+    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+    if zoom and finite:
+        low, high = min(finite), max(finite)
+        pad = max(0.01, (high - low) * 0.1)  # never a span below 2 points: noise must not look like a trend
+        fig.update_yaxes(range=[max(0.0, low - pad), min(1.0, high + pad)])
+        return " (zoomed)"
+    fig.update_yaxes(range=[0, 1])
+    return ""
+
+
+def _column_values(rows: pd.DataFrame, columns: Sequence[str]) -> list[float]:
+    return [v for c in columns if c in rows for v in rows[c].dropna().tolist()]
+
+
+def curves(history, epochs: int | None = None, trace: Sequence[tuple[float, float]] = (), *, classes: int = 10,
+           label_smoothing: float = 0.0, zoom: bool = False) -> tuple[go.Figure, go.Figure]:
+    """(loss, accuracy) figures over epochs; `trace` adds the running training loss within epochs.
+
+    Accuracy is drawn on 0–100% with the chance level (1 / `classes`) unless `zoom`; a run trained with
+    `label_smoothing` gets a note on its loss chart, because its train loss includes the smoothing term.
+    """
     rows = _rows(history)
     loss, acc = go.Figure(), go.Figure()
     if len(trace):
@@ -47,36 +85,62 @@ def curves(history, epochs: int | None = None, trace: Sequence[tuple[float, floa
         for fig, column in ((loss, f"{split}_loss"), (acc, f"{split}_accuracy")):
             if column in rows and rows[column].notna().any():
                 fig.add_scatter(x=rows["epoch"], y=rows[column], name=split, mode="lines+markers",
-                                line=dict(color=SPLIT_COLORS[split], width=2.5))
+                                line=dict(color=SPLIT_COLORS[split], width=2.5), cliponaxis=False)
     span = [0, max(epochs or 0, int(rows["epoch"].max()) if "epoch" in rows and len(rows) else 1, 1) + 0.05]
     for fig in (loss, acc):
         fig.update_xaxes(title="epoch", range=span, rangemode="tozero", dtick=1 if span[1] <= 20 else None)
-    acc.update_yaxes(tickformat=".1%", title="accuracy")
-    if not acc.data:
-        acc.update_yaxes(range=[0, 1])  # an empty chart still shows a sensible scale
+    acc.update_yaxes(tickformat=".0%" if not zoom else ".1%", title="accuracy")
+    zoomed = accuracy_axis(acc, _column_values(rows, [f"{s}_accuracy" for s in ("train", "val", "test")]), zoom)
+    _chance_if_shown(acc, 1 / max(1, classes))
     loss.update_yaxes(title="loss")
-    return _style(loss, "Loss"), _style(acc, "Accuracy")
+    if label_smoothing > 0:
+        loss.add_annotation(text=f"train loss includes label smoothing {label_smoothing:g}, so it sits above "
+                                 "test loss;<br>compare the test curves (or accuracy) instead",
+                            xref="paper", yref="paper", x=1, y=1, xanchor="right", yanchor="top", showarrow=False,
+                            align="right", font=dict(size=11), bgcolor="rgba(128,128,128,.12)")
+    return _style(loss, "Loss"), _style(acc, "Accuracy" + zoomed)
 
 
-def per_class_bar(accuracy: Sequence[float], classes: Sequence[str], title: str = "Accuracy per class") -> go.Figure:
+def per_class_bar(accuracy: Sequence[float], classes: Sequence[str], title: str = "Accuracy per class", *,
+                  zoom: bool = False) -> go.Figure:
+    """One bar per class on 0–100% with the chance level; `zoom` fits the axis to the bars (and says so)."""
     fig = go.Figure(go.Bar(x=list(classes), y=list(accuracy), marker_color=[class_color(i) for i in range(len(classes))],
-                           text=[f"{a:.1%}" for a in accuracy], textposition="outside",
+                           text=[f"{a:.1%}" for a in accuracy], textposition="outside", cliponaxis=False,
                            hovertemplate="%{x}: %{y:.2%}<extra></extra>"))
-    low = max(0.0, min(accuracy) - 0.1) if len(accuracy) else 0.0
-    fig.update_yaxes(range=[low, 1.03], tickformat=".0%")
+    zoomed = accuracy_axis(fig, accuracy, zoom)
+    _chance_if_shown(fig, 1 / max(1, len(classes)))
+    fig.update_yaxes(tickformat=".0%")
     fig.update_xaxes(type="category")
-    return _style(fig, title, 300).update_layout(hovermode="closest", showlegend=False, margin=dict(t=36))
+    return _style(fig, title + zoomed, 300).update_layout(hovermode="closest", showlegend=False, margin=dict(t=36))
 
 
-def confusion_heatmap(confusion: np.ndarray, classes: Sequence[str]) -> go.Figure:
-    """Counts printed in each cell; colour on a log scale so the mistakes stand out next to the diagonal."""
+def confusion_heatmap(confusion: np.ndarray, classes: Sequence[str], *,
+                      selected: tuple[int, int] | None = None) -> go.Figure:
+    """Counts printed in each cell; colour on a log scale so the mistakes stand out next to the diagonal.
+
+    Plotly heat maps cannot be selected by a click, so an invisible marker sits on every cell centre
+    (trace 1, customdata [true, predicted]): with `st.plotly_chart(on_select=...)` a click selects it.
+    `selected` outlines that (true, predicted) cell.
+    """
     names = list(classes)
+    n = len(names)
     fig = go.Figure(go.Heatmap(z=np.log1p(confusion), x=names, y=names, text=confusion, texttemplate="%{text}",
-                               colorscale="Blues", showscale=False,
-                               hovertemplate="true %{y} → predicted %{x}: %{text} images<extra></extra>"))
-    fig.update_xaxes(title="predicted", type="category", side="top")
-    fig.update_yaxes(title="true", type="category", autorange="reversed")
-    return _style(fig, None, 520).update_layout(hovermode="closest")
+                               colorscale="Blues", showscale=False, hoverinfo="skip"))
+    true, pred = np.divmod(np.arange(n * n), n)  # row-major: cell k is (k // n, k % n)
+    counts = np.asarray(confusion).reshape(-1)
+    fig.add_scatter(x=[names[p] for p in pred], y=[names[t] for t in true], mode="markers", name="cells",
+                    customdata=np.stack([true, pred, counts], axis=1), showlegend=False,
+                    marker=dict(symbol="square", size=max(12, 360 // max(1, n)), color="rgba(0,0,0,0)"),
+                    selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
+                    hovertemplate="true %{y} → predicted %{x}: %{customdata[2]:,} images<extra></extra>")
+    if selected is not None:
+        t, p = selected
+        fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5, xref="x", yref="y",
+                      line=dict(color=BAD if t != p else GOOD, width=3))
+    # Category axes: cell k sits at position k, so the outline's numeric corners land on the cell's edges.
+    fig.update_xaxes(title="predicted", type="category", side="top", fixedrange=True)
+    fig.update_yaxes(title="true", type="category", autorange="reversed", fixedrange=True)
+    return _style(fig, None, 520).update_layout(hovermode="closest", dragmode=False)
 
 
 def pixel_heatmap(image: np.ndarray, title: str) -> go.Figure:
@@ -123,30 +187,38 @@ def image_panels(images: np.ndarray, titles: Sequence[str], cols: int, colorscal
     return _style(fig, None, height or 150 * rows + 40).update_layout(hovermode="closest", margin=dict(t=30))
 
 
-def compare_curves(histories: dict[str, pd.DataFrame], column: str, title: str, percent: bool = False) -> go.Figure:
-    """One line per run for `column` (e.g. 'test_accuracy') over epochs."""
+def compare_curves(histories: dict[str, pd.DataFrame], column: str, title: str, percent: bool = False, *,
+                   chance: float | None = 0.1, zoom: bool = False) -> go.Figure:
+    """One line per run for `column` (e.g. 'test_accuracy') over epochs.
+
+    A `percent` (accuracy) chart is drawn on 0–100% with a dashed line at `chance` unless `zoom`.
+    """
     fig = go.Figure()
     for i, (label, rows) in enumerate(histories.items()):
         if column in rows and rows[column].notna().any():
             fig.add_scatter(x=rows["epoch"], y=rows[column], name=label, mode="lines+markers",
-                            line=dict(color=run_color(i), width=2.5))
+                            line=dict(color=run_color(i), width=2.5), cliponaxis=False)
     longest = max((int(rows["epoch"].max()) for rows in histories.values() if "epoch" in rows and len(rows)), default=1)
     fig.update_xaxes(title="epoch", dtick=1 if longest <= 20 else None)
     if percent:
-        fig.update_yaxes(tickformat=".1%")
+        fig.update_yaxes(tickformat=".1%" if zoom else ".0%")
+        title += accuracy_axis(fig, [v for rows in histories.values() for v in _column_values(rows, [column])], zoom)
+        _chance_if_shown(fig, chance)
     return _style(fig, title, 360)
 
 
-def compare_per_class(per_class: dict[str, Sequence[float]], classes: Sequence[str]) -> go.Figure:
-    """Side-by-side bars: per-class test accuracy of each run."""
+def compare_per_class(per_class: dict[str, Sequence[float]], classes: Sequence[str], *,
+                      zoom: bool = False) -> go.Figure:
+    """Side-by-side bars: per-class test accuracy of each run, on 0–100% unless `zoom`."""
     fig = go.Figure()
     for i, (label, accuracy) in enumerate(per_class.items()):
         fig.add_bar(x=list(classes), y=list(accuracy), name=label, marker_color=run_color(i),
                     hovertemplate="%{x}: %{y:.2%}<extra>" + label + "</extra>")
-    low = min((min(a) for a in per_class.values() if len(a)), default=0.0)
-    fig.update_yaxes(range=[max(0.0, low - 0.05), 1.0], tickformat=".0%")
+    zoomed = accuracy_axis(fig, [a for values in per_class.values() for a in values], zoom)
+    _chance_if_shown(fig, 1 / max(1, len(classes)))
+    fig.update_yaxes(tickformat=".0%")
     fig.update_xaxes(type="category")
-    return _style(fig, "Test accuracy per class", 380).update_layout(barmode="group", hovermode="closest")
+    return _style(fig, "Test accuracy per class" + zoomed, 380).update_layout(barmode="group", hovermode="closest")
 
 
 def probability_bars(probabilities: Sequence[float], classes: Sequence[str], title: str | None = None) -> go.Figure:

@@ -57,7 +57,9 @@ def scatter_2d(points: np.ndarray, labels: np.ndarray, classes: Sequence[str], i
                           hovertemplate=f"{name} · test image #%{{customdata:,}}<extra></extra>")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    return _style(fig, title, 520).update_layout(hovermode="closest", legend=dict(itemsizing="constant"))
+    # Dragging draws a lasso (Streamlit's default drag would pan): selection is what this chart is for.
+    return _style(fig, title, 520).update_layout(hovermode="closest", legend=dict(itemsizing="constant"),
+                                                 dragmode="lasso")
 
 
 def probe_lines(epochs: Sequence[int], names: Sequence[str], accuracy: np.ndarray, title: str) -> go.Figure:

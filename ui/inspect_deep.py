@@ -8,9 +8,12 @@ import streamlit as st
 from mnistlab.insight import fgsm_flip, representation_names, saliency_map
 from mnistlab.predict import predict_image
 from ui import cache, charts, images, insight_cache, insight_charts
-from ui.inspect_views import PLOT, epoch_picker, heading
+from ui.inspect_views import PLOT, epoch_picker, from_url, heading, to_url
 
 SELECTED_LIMIT = 48  # images shown for a lasso/box selection
+# Selection is the point of this chart: show the mode bar (lasso, box, zoom, pan, reset), drop the rest.
+SELECT_PLOT = {"displayModeBar": True, "displaylogo": False,
+               "modeBarButtonsToRemove": ["toImage", "autoScale2d", "zoomIn2d", "zoomOut2d"]}
 
 
 def representations_tab(run_id: str, dataset: str, classes) -> None:
@@ -34,14 +37,15 @@ def representations_tab(run_id: str, dataset: str, classes) -> None:
     points, labels, indices = insight_cache.projection(run_id, epoch, layer, method, dataset)
     heading(f"{names[layer]} of {len(points):,} test images, {'PCA' if method == 'pca' else 't-SNE'}", "projection")
     event = st.plotly_chart(insight_charts.scatter_2d(points, labels, classes, indices, None), key="projection",
-                            on_select="rerun", selection_mode=("points", "box", "lasso"), config=PLOT)
+                            on_select="rerun", selection_mode=("points", "box", "lasso"), config=SELECT_PLOT)
     picked = [int(p["customdata"]) for p in (event.selection.points if event else []) if "customdata" in p]
     if picked:
         st.caption(f"{len(picked):,} selected test images (box or lasso more to change the selection):")
         images.grid([images.Card(test.images[i].numpy(), classes[int(test.labels[i])], note=f"#{i:,}")
                      for i in picked[:SELECTED_LIMIT]], cell_px=72)
     else:
-        st.caption("Click a dot, or draw a box or lasso around some, to see those images.")
+        st.caption("Drag a lasso around some dots (or click one) to see those images; the bar above the chart "
+                   "switches to box selection, zoom and pan, and double-click clears.")
     probes_section(run_id, dataset, epoch)
 
 
@@ -67,6 +71,9 @@ def probes_section(run_id: str, dataset: str, epoch: int | None) -> None:
 
 def _pick_image(run_id: str, test) -> int:
     key = f"saliency_index_{run_id}"
+    linked = from_url("image", key, range(len(test)), f"a test image number is 0 to {len(test) - 1:,}")
+    if linked is not None:
+        st.session_state[key] = linked
     a, b, c = st.columns([2, 1, 1])
     if b.button("Random image", key="saliency_random", icon=":material/shuffle:", width="stretch"):
         st.session_state[key] = int(np.random.default_rng().integers(len(test)))
@@ -75,7 +82,10 @@ def _pick_image(run_id: str, test) -> int:
         mistakes = cache.evaluation(run_id).mistakes() if cache.evaluation(run_id) is not None else []
         if len(mistakes):
             st.session_state[key] = int(np.random.default_rng().choice(mistakes))
-    return int(a.number_input("Test image #", 0, len(test) - 1, key=key, step=1))
+    index = int(a.number_input("Test image #", 0, len(test) - 1, key=key, step=1,
+                               help="Which test image to explain; kept in the URL (?image=) so the view can be linked."))
+    to_url("image", index)
+    return index
 
 
 def saliency_tab(run_id: str, dataset: str, classes) -> None:

@@ -20,17 +20,18 @@ def _start_twin(config: TrainConfig) -> None:
         state.go("pages/train.py")
 
 
-def _run_column(run_id: str, dataset: str, key: str) -> None:
+def _run_column(run_id: str, dataset: str, key: str, zoom: bool) -> None:
     st.markdown(f"#### {TITLES[dataset]}")
     history = cache.history(run_id)
     ev = cache.evaluation(run_id)
     if ev is not None:
         st.metric("Test accuracy", f"{ev.accuracy:.2%}")
     if not history.empty:
-        _, accuracy = charts.curves(history)
+        _, accuracy = charts.curves(history, classes=len(ev.classes) if ev is not None else 10, zoom=zoom)
         st.plotly_chart(accuracy, key=f"twin_curve_{key}", config=PLOT)
     if ev is not None:
-        st.plotly_chart(charts.per_class_bar(ev.per_class_accuracy, ev.classes), key=f"twin_class_{key}", config=PLOT)
+        st.plotly_chart(charts.per_class_bar(ev.per_class_accuracy, ev.classes, zoom=zoom), key=f"twin_class_{key}",
+                        config=PLOT)
         st.plotly_chart(charts.confusion_heatmap(ev.confusion, ev.classes), key=f"twin_conf_{key}", config=PLOT)
 
 
@@ -58,10 +59,11 @@ def twin_tab(run_id: str, config: TrainConfig, runs) -> None:
             st.error(st.session_state.pop("train_error"), icon=":material/error:")
         return
     pair = {config.dataset: run_id, twin.dataset: found}
+    zoom = st.toggle(charts.ZOOM_LABEL, key="twin_zoom", help=charts.ZOOM_HELP)
     cols = st.columns(2, gap="large")
     for col, dataset in zip(cols, ("mnist", "fashion-mnist"), strict=True):
         with col:
-            _run_column(pair[dataset], dataset, dataset)
+            _run_column(pair[dataset], dataset, dataset, zoom)
 
 
 def _open_fix(config: TrainConfig, fix: dict) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -11,12 +12,13 @@ import streamlit as st
 from mnistlab.data.datasets import dataset_info
 from mnistlab.errors import MnistlabError
 from mnistlab.insight import confusion_at, confusion_epochs, diagnose_gradients, first_layer_images, gradient_flow
-from ui import charts, images, insight_cache, insight_charts
+from ui import charts, confusion, images, insight_cache, insight_charts
 from ui.help_texts import CHART_HELP
 
 MAX_UNITS = 64  # first-layer units drawn at once
-CELL_LIMIT = 60
+CELL_LIMIT = confusion.CELL_LIMIT
 PLOT = {"displayModeBar": False}
+URL_WRITTEN = "_inspect_url"  # session key: param → the value this page last put in the URL
 
 
 def heading(title: str, key: str) -> None:
@@ -72,6 +74,49 @@ def _relative(ratio: float) -> str:
     return f"1/{ratio:,.0f} of" if ratio > 2 else f"{1 / ratio:,.1f}× the size of"
 
 
+def _int(raw: str) -> int | None:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def from_url(param: str, key: str, options: Sequence[int], what: str) -> int | None:
+    """The link's `?param=` value for widget `key` on its first draw, if it is one of `options`.
+
+    A value that is not (``?epoch=99``) is ignored with a one-line notice; the URL is then rewritten by `to_url`.
+    """
+    if key in st.session_state or param not in st.query_params:
+        return None
+    raw = st.query_params[param]
+    value = _int(raw)
+    if value is not None and value in options:
+        return value
+    if st.session_state.get(URL_WRITTEN, {}).get(param) != raw:  # a link's value, not one this page wrote
+        st.caption(f":material/link_off: Ignored `?{param}={raw}` from the link: {what}.")
+    return None
+
+
+def to_url(param: str, value: int) -> None:
+    """Keep the shown value in the URL (?epoch=3), so the view can be linked and reloaded."""
+    st.query_params[param] = str(value)
+    st.session_state.setdefault(URL_WRITTEN, {})[param] = str(value)
+
+
+def epoch_label(epoch: int) -> str:
+    return "initial" if epoch == 0 else f"epoch {epoch}"
+
+
+def epoch_slider(label: str, options: Sequence[int], key: str, help: str, format_func=str) -> int:
+    """A select slider over `options` (epochs) opened on the link's ?epoch= or the last one, kept in the URL."""
+    linked = from_url("epoch", key, options, f"pick one of {', '.join(map(str, options))}")
+    if st.session_state.get(key) not in options:  # seeded here, not with value=, so Session State owns it
+        st.session_state[key] = linked if linked is not None else options[-1]
+    epoch = st.select_slider(label, options, key=key, help=help, format_func=format_func)
+    to_url("epoch", epoch)
+    return epoch
+
+
 def epoch_picker(run_id: str, key: str, label: str = "Epoch") -> int | None:
     """A slider over the run's saved epochs (None: it saved none, use the final model)."""
     saved = insight_cache.epochs(run_id)
@@ -80,9 +125,8 @@ def epoch_picker(run_id: str, key: str, label: str = "Epoch") -> int | None:
         return None
     if len(saved) == 1:
         return saved[0]
-    return st.select_slider(label, saved, value=saved[-1], key=f"{key}_{run_id}",
-                            format_func=lambda e: "initial" if e == 0 else f"epoch {e}",
-                            help="0 is the random initialisation; each later value is the end of that epoch.")
+    return epoch_slider(label, saved, f"{key}_{run_id}", format_func=epoch_label,
+                        help="0 is the random initialisation; each later value is the end of that epoch.")
 
 
 def weights_tab(run_id: str, history: list[dict], dataset: str) -> None:
@@ -121,26 +165,18 @@ def confusion_tab(run_id: str, history: list[dict], classes, dataset: str) -> No
         st.info("This run has no per-epoch confusion matrices (it was trained before they were recorded).",
                 icon=":material/history:")
         return
-    epoch = recorded[-1] if len(recorded) == 1 else st.select_slider(
-        "Epoch", recorded, value=recorded[-1], key=f"confusion_epoch_{run_id}",
-        help="Slide to watch the mistakes move onto the diagonal.")
+    epoch = recorded[-1] if len(recorded) == 1 else epoch_slider(
+        "Epoch", recorded, f"confusion_epoch_{run_id}", help="Slide to watch the mistakes move onto the diagonal.")
     matrix = confusion_at(history, epoch)
+    keys = (f"time_true_{run_id}", f"time_pred_{run_id}")  # kept while the epoch slides: follow one cell
     left, right = st.columns([3, 2], gap="large")
     with left:
         heading(f"Test confusion after epoch {epoch}", "confusion_time")
-        st.plotly_chart(charts.confusion_heatmap(matrix, classes), key="confusion_time", config=PLOT)
+        confusion.heatmap(matrix, classes, keys, "confusion_time")
     with right:
-        off = matrix.copy()
-        np.fill_diagonal(off, -1)
-        worst = np.unravel_index(int(off.argmax()), off.shape)
-        a, b = st.columns(2)
-        options = list(range(len(classes)))
-        true = a.selectbox("True class", options, index=int(worst[0]), format_func=lambda c: classes[c],
-                           key=f"time_true_{run_id}")
-        pred = b.selectbox("Predicted as", options, index=int(worst[1]), format_func=lambda c: classes[c],
-                           key=f"time_pred_{run_id}")
+        true, pred = confusion.cell_boxes(matrix, classes, keys)
         st.caption(f"{int(matrix[true, pred]):,} test images of **{classes[true]}** predicted as **{classes[pred]}** "
-                   f"after epoch {epoch}.")
+                   f"after epoch {epoch} ({confusion.cell_note(matrix, classes, (true, pred))}).")
         test = insight_cache.test_split(dataset)
         if test is None or epoch not in insight_cache.epochs(run_id):
             st.caption("Images need the test set and this epoch's saved weights.")
