@@ -105,3 +105,32 @@ def get_preset(name: str) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}.") from None
+
+
+def _flat(data: dict, prefix: str = "") -> dict:
+    """{'model': {'hidden': [512]}} → {'model.hidden': [512]}."""
+    out = {}
+    for key, value in data.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
+def _show(value) -> str:
+    """A setting's value as a learner reads it: [512, 128] → '512,128', None → 'none'."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "none"
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+RECIPE_IGNORES = ("device",)  # where a recipe runs changes its speed, not the experiment
+
+
+def preset_changes(config: TrainConfig | dict, preset_name: str) -> list[str]:
+    """What `config` changes from the preset's recipe, e.g. ['epochs 3 → 1', 'activation relu → tanh']; [] when it is the recipe.
+
+    A dict config is compared on the settings it holds (an old run's config may lack a newer field).
+    """
+    ours = _flat(config.to_dict() if isinstance(config, TrainConfig) else config)
+    recipe = _flat(get_preset(preset_name).config.to_dict())
+    return [f"{key.split('.')[-1]} {_show(recipe[key])} → {_show(value)}" for key, value in ours.items()
+            if key in recipe and key not in RECIPE_IGNORES and value != recipe[key]]

@@ -105,3 +105,15 @@ def test_usage_errors_exit_2():
     assert proc.stderr == "error: optimizer must be one of sgd, momentum, adam, adamw; got 'rmsprop'.\n"
     proc = cli("train", "--turbo")  # argparse's own usage errors keep exit status 2
     assert proc.returncode == 2 and "unrecognized arguments: --turbo" in proc.stderr
+
+
+def test_a_run_that_did_not_learn_exits_2_with_one_warning_line(tiny_data_dir, runs_dir, capsys):
+    code = main(["train", "--preset", "fast", "--hidden", "64", "--batch-size", "64", "--epochs", "5", "--lr", "10",
+                 "--device", "cpu", "--data-dir", str(tiny_data_dir), "--runs-dir", str(runs_dir), "--json"])
+    captured = capsys.readouterr()
+    assert code == 2
+    out = json.loads(captured.out.strip().splitlines()[-1])
+    assert out["status"] == "stalled" and out["message"].startswith("did not learn:")
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
+    assert warnings == [f"warning: {out['message']}"] and "learning rate of 10" in warnings[0]
+    assert "stalled: test accuracy" in captured.err  # the progress summary names the status too

@@ -93,7 +93,7 @@ def test_diagnose_fires_vanishing_on_tiny_first_layer_gradients_and_not_on_a_hea
     vanishing = [epoch(i + 1, train_acc=0.2, held_acc=0.2, grads=[1e-5, 1e-4, 1e-3, 1e-2, 1e-1]) for i in range(3)]
     hints = diagnose(DEEP_SIGMOID, vanishing)
     assert kinds(hints) == ["vanishing_gradients"]
-    assert "1/10,000" in hints[0].explanation and hints[0].fix == {"activation": "relu"}
+    assert "1/10,000" in hints[0].explanation and hints[0].fix == {"activation": "relu", "init": "he_normal"}
     assert diagnose(DEEP_SIGMOID, healthy()) == []
 
 
@@ -210,3 +210,41 @@ def test_twin_config_swaps_only_the_dataset_and_find_twin_matches_the_rest():
     assert find_twin(runs[:3], config) is None
     old = {k: v for k, v in twin.to_dict().items() if k != "subset_mode"}  # a config from before a field existed
     assert find_twin([{"run_id": "r-old", "config": old}], config) == "r-old"
+
+
+ADAM_LR10 = TrainConfig(model=MLPSpec(hidden=(1024,)), optimizer="adam", lr=10.0, schedule="onecycle", epochs=3)
+
+
+def test_a_learning_rate_far_above_its_range_comes_first_and_hides_the_hints_it_explains():
+    # The run: one hidden layer, Adam at lr 10, every unit dead, accuracy at chance.
+    history = [epoch(i + 1, train_acc=0.1, held_acc=0.1, loss=2.3, grads=[1e-7, 1e-3], dead=1.0) for i in range(3)]
+    hints = diagnose(ADAM_LR10, history, status="stalled")
+    assert kinds(hints) == ["lr_too_high"] and hints[0].fix == {"lr": 1e-3}  # not LeakyReLU, not batch norm
+    assert hints[0].explanation.startswith("A learning rate of 10 is far above what Adam trains with")
+    assert "100% of the units in layer 1 died" in hints[0].explanation
+    assert "in Adam's usual range (0.001)" in hints[0].explanation
+    # A high learning rate in a run that learned well is not nagged about.
+    assert diagnose(ADAM_LR10.with_(lr=0.05), healthy()) == []
+
+
+def test_steps_that_blow_the_weights_up_in_epoch_1_blame_the_learning_rate():
+    history = healthy(2)
+    history[0]["layers"][0]["update_ratio"] = 19.4
+    hints = diagnose(RELU, history)
+    assert kinds(hints) == ["lr_too_high"] and "changed the weights of layer 1 by 19.4× their own size" in \
+        hints[0].explanation and hints[0].fix == {"lr": pytest.approx(0.05)}
+
+
+def test_a_learning_rate_far_below_its_range_is_named_when_the_loss_barely_falls():
+    history = [epoch(i + 1, train_acc=0.16, held_acc=0.16, loss=2.30 - 0.001 * i) for i in range(3)]
+    hints = diagnose(ADAM_LR10.with_(lr=1e-6), history)
+    assert kinds(hints) == ["lr_too_low"] and hints[0].fix == {"lr": 1e-3}
+
+
+def test_a_run_at_chance_is_not_told_to_grow_or_train_longer():
+    history = [epoch(i + 1, train_acc=0.1, held_acc=0.1, loss=2.3) for i in range(3)]
+    deep_relu = RELU.with_(hidden=(50, 50, 50, 50), lr=0.05)
+    assert kinds(diagnose(deep_relu, history)) == ["no_learning"]
+    assert diagnose(deep_relu, history)[0].fix == {"init": "he_normal"}
+    assert diagnose(RELU.with_(hidden=(64,), lr=0.01), history)[0].fix == {"lr": 0.05}
+    assert diagnose(RELU.with_(hidden=(64,)), history, status="stalled")[0].fix == {}

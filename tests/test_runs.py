@@ -9,9 +9,10 @@ import torch
 from mnistlab.errors import RunStoreError
 from mnistlab.experiment import run_experiment
 from mnistlab.models.spec import MLPSpec
-from mnistlab.runs.files import load_model
+from mnistlab.presets import PRESETS, preset_changes
+from mnistlab.runs.files import load_model, write_json
 from mnistlab.runs.record import load_evaluation, load_run_model
-from mnistlab.runs.store import RunStore, check_run_id
+from mnistlab.runs.store import FINAL, STATUSES, RunInfo, RunStore, best_recent_run, check_run_id
 from mnistlab.train.config import TrainConfig
 
 CONFIG = TrainConfig(model=MLPSpec(hidden=(16,)), optimizer="adam", lr=3e-3, batch_size=50, epochs=2, device="cpu")
@@ -130,3 +131,72 @@ def test_run_files_are_readable_by_whoever_the_umask_allows(finished):
     os.umask(umask)
     for name in ("run.json", "history.json", "model.safetensors", "predictions.safetensors"):
         assert (store.path(outcome.run_id) / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+
+
+def test_a_run_records_what_it_changed_from_its_preset(finished, runs_dir):
+    store, outcome = finished
+    info = store.info(outcome.run_id)
+    assert info.preset == "fast" and not info.is_preset
+    assert {"hidden 1024 → 16", "epochs 3 → 2", "lr 0.002 → 0.003", "schedule onecycle → none"} <= set(info.preset_changes)
+    assert not any(change.startswith("device") for change in info.preset_changes)  # where it ran is not the recipe
+    assert store.status_info(outcome.run_id)["preset_changes"] == list(info.preset_changes)
+
+    recipe = store.create(PRESETS["fast"].config.with_(device="cpu").to_dict(), preset="fast")
+    assert store.info(recipe).is_preset and store.info(recipe).preset_changes == ()
+    custom = store.create(CONFIG.to_dict())
+    assert not store.info(custom).is_preset and store.info(custom).preset_changes == ()
+    # A run from before preset_changes was recorded is compared when read.
+    old = store.status_info(outcome.run_id)
+    del old["preset_changes"]
+    write_json(store.path(outcome.run_id) / "run.json", old)
+    assert store.info(outcome.run_id).preset_changes == info.preset_changes
+
+
+def test_preset_changes_reads_like_the_settings():
+    tanh = PRESETS["fast"].config.with_(hidden=(64, 64), activation="tanh", epochs=3, train_subset=0.5)
+    assert preset_changes(tanh, "fast") == ["hidden 1024 → 64,64", "activation relu → tanh", "train_subset none → 0.5"]
+    assert preset_changes(PRESETS["fast"].config.to_dict(), "fast") == []
+
+
+def test_a_run_that_never_beat_guessing_is_stored_stalled_with_its_model(tiny_data_dir, runs_dir):
+    store = RunStore(runs_dir)
+    config = PRESETS["fast"].config.with_(hidden=(64,), batch_size=64, epochs=5, lr=10.0, device="cpu")
+    outcome = run_experiment(config, preset="fast", store=store, data_dir=tiny_data_dir)
+    info = store.info(outcome.run_id)
+    assert info.status == "stalled" and info.message.startswith("did not learn:") and "learning rate of 10" in info.message
+    assert "stalled" in STATUSES and "stalled" in FINAL
+    assert load_run_model(store, outcome.run_id) is not None and info.test_accuracy is not None
+
+
+def run_info(n, status="finished", accuracy=0.9, dataset="mnist"):
+    return RunInfo(f"2026010{n}-run", status, f"2026-01-0{n}T00:00:00", dataset, None, "torch", "", accuracy)
+
+
+def test_best_recent_run_picks_the_most_accurate_recent_run_that_ended_well():
+    runs = [run_info(9, "stalled", 0.99), run_info(8, "diverged", 0.98), run_info(7, "failed", None),
+            run_info(6, "interrupted", 0.97), run_info(5, "running", 0.97), run_info(4, "finished", 0.11),
+            run_info(3, "stopped", 0.93), run_info(2, "finished", 0.95, "fashion-mnist"), run_info(1, "finished", 0.91)]
+    assert best_recent_run(runs).run_id == "20260102-run"
+    assert best_recent_run(runs, dataset="mnist").run_id == "20260103-run"
+    assert best_recent_run(runs, dataset="mnist", within=1).run_id == "20260103-run"  # the newest good one only
+    assert best_recent_run(list(reversed(runs)), within=2).run_id == "20260102-run"  # order of the list is not trusted
+    assert best_recent_run(runs[:6]) is None  # a chance-level "finished" run is never picked
+    assert best_recent_run([]) is None
+
+
+def test_a_dashboard_session_cannot_delete_another_sessions_run(runs_dir):
+    store = RunStore(runs_dir)
+
+    def done(owner):
+        run_id = store.create(CONFIG.to_dict(), owner=owner)
+        store.update(run_id, status="finished")
+        return run_id
+
+    alice = done("web-alice")
+    with pytest.raises(RunStoreError, match="belongs to another dashboard session; only its owner"):
+        store.delete(alice, owner="web-bob")
+    store.delete(done("web-alice"), owner="web-alice")
+    store.delete(done("web-alice"), owner="web-bob", admin=True)  # the server's operator
+    store.delete(done("cli"), owner="web-bob")  # runs from the CLI or the library belong to no session
+    store.delete(alice)  # the CLI and the library (no owner) delete as before
+    assert store.list() == []

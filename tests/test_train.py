@@ -141,3 +141,19 @@ def test_every_loss_and_output_pair_trains(tiny_data_dir, loss, output):
     result, _ = collect(config, tiny_data_dir)
     assert result.status == "finished"
     assert result.history[-1]["test_accuracy"] > 0.5
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_progress_carries_the_running_training_accuracy(tiny_data_dir, monkeypatch, engine):
+    from mnistlab.train import loop
+
+    monkeypatch.setattr(loop, "PROGRESS_EVERY_S", 0.0)  # a progress event after every step
+    config = SMALL.with_(epochs=2) if engine == "torch" else SMALL.with_(engine="numpy", optimizer="sgd", lr=0.1,
+                                                                         epochs=2)
+    result, events = collect(config, tiny_data_dir)
+    progress = [e for e in events if isinstance(e, StepProgress)]
+    assert progress and all(e.accuracy is not None and 0 <= e.accuracy <= 1 for e in progress)
+    # The last step's running figure is the epoch's training accuracy.
+    last_of_epoch_1 = [e for e in progress if e.epoch == 1][-1]
+    assert last_of_epoch_1.step == last_of_epoch_1.steps_per_epoch
+    assert last_of_epoch_1.accuracy == pytest.approx(result.history[0]["train_accuracy"])

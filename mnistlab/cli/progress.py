@@ -37,14 +37,16 @@ class ProgressPrinter:
                        f"{event.test_size:,} test images, {event.steps_per_epoch:,} steps per epoch")
         elif isinstance(event, StepProgress) and self.live:
             frac = event.step / event.steps_per_epoch
+            acc = f" acc {_pct(event.accuracy)}" if event.accuracy is not None else ""
             self._line(f"epoch {event.epoch}/{event.epochs} {_bar(frac)} {event.step}/{event.steps_per_epoch} "
-                       f"loss {event.loss:.4f} {event.samples_per_s:,.0f} img/s", end="")
+                       f"loss {event.loss:.4f}{acc} {event.samples_per_s:,.0f} img/s", end="")
         elif isinstance(event, EpochEnded):
             val = f" val {_pct(event.val_accuracy)}" if event.val_accuracy is not None else ""
             self._line(f"epoch {event.epoch}/{event.epochs} train loss {event.train_loss:.4f} "
                        f"acc {_pct(event.train_accuracy)}{val} test {_pct(event.test_accuracy)} "
                        f"({event.epoch_seconds:.2f} s, {event.samples_per_s:,.0f} img/s)")
         elif isinstance(event, RunFinished):
+            # A stalled run's message is printed once, by the command, as its "warning:" line.
             self._line(f"{event.status}: test accuracy {_pct(event.test_accuracy)} after "
                        f"{event.epochs_done} epoch(s), {event.train_seconds:.1f} s of training")
         elif isinstance(event, RunFailed) and event.status != "failed":

@@ -158,7 +158,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result_json(outcome)))
     else:
         print(f"saved run {outcome.run_id}")
-    if outcome.result.status == "diverged":
-        print(f"error: {outcome.result.message}", file=sys.stderr)
+    # A run that diverged or never beat guessing is kept but is not a success: say why, exit 2.
+    status, message = outcome.result.status, outcome.result.message
+    if status in ("diverged", "stalled"):
+        print(f"{'error' if status == 'diverged' else 'warning'}: {message}", file=sys.stderr)
         return 2
     return 0

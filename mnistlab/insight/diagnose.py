@@ -1,4 +1,9 @@
-"""Rule-based hints: what went wrong in a run, in plain words, with a one-click config fix."""
+"""Rule-based hints: what went wrong in a run, in plain words, with a one-click config fix.
+
+The likely cause comes first: a learning rate far outside its optimizer's usual range (or steps that blow
+the weights up in epoch 1) also kills ReLUs and starves early layers of gradient, so when it fires the
+dead-unit and vanishing-gradient hints, whose fixes would keep that learning rate, are left out.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from mnistlab.errors import ConfigError
 from mnistlab.insight.gradflow import SQUASHING, VANISHING_RATIO, GradientFinding, gradient_finding
 from mnistlab.models.spec import MLPSpec
 from mnistlab.train.config import AUGMENT_NAMES, MAX_EPOCHS, TrainConfig
+from mnistlab.train.lr_ranges import OPTIMIZER_TITLES, lower_lr, lr_outside, lr_phrase, lr_range
+from mnistlab.train.stall import LOSS_BARELY, near_chance
 
 LOSS_RISE = 1.10  # training loss ≥ 10% above its best and still rising at the end: steps overshoot
 DEAD_FRACTION = 0.5  # more than half a layer's ReLUs never fire on the probe batch
@@ -18,13 +25,16 @@ UNDERFIT_RISE = 0.005  # train accuracy still climbing ≥ 0.5 points over the l
 UNDERFIT_CEILING = 0.98  # …while below this: there is clearly more to learn
 SMALL_MODEL_ACCURACY = 0.90  # train accuracy flat below this: the model may be too small
 SLOW_DEEP_ACCURACY = 0.90  # deep sigmoid/tanh net below this with no gradient stats: likely vanishing
+# One sampled step in epoch 1 changing a layer's weights by half their norm or more: healthy steps change
+# them by 0.1–5% (Adam at lr 10 moves them by 20–500× their size in its first steps).
+UPDATE_BLOWUP = 0.5
 
 
 @dataclass(frozen=True)
 class Hint:
     """One diagnosis: what it is, why we think so, and config changes that address it."""
 
-    kind: str  # lr_too_high | vanishing_gradients | dead_relu | overfitting | underfitting
+    kind: str  # lr_too_high | lr_too_low | vanishing_gradients | dead_relu | no_learning | overfitting | underfitting
     title: str
     explanation: str
     fix: dict = field(default_factory=dict)  # TrainConfig / MLPSpec field → new value; see apply_fix
@@ -56,12 +66,67 @@ def _accuracies(history: list[dict]) -> tuple[list[float], list[float], str]:
     return [h["train_accuracy"] for h in rows], [h[key] for h in rows], split
 
 
-def _lr_hint(config: TrainConfig, history: list[dict], status: str | None,
+def _sentence(text: str) -> str:
+    """First letter upper-cased, the rest as written (str.capitalize would turn 'Adam' into 'adam')."""
+    return text[:1].upper() + text[1:]
+
+
+def _and(items: list[str]) -> str:
+    """['a', 'b', 'c'] → 'a, b and c'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _first_update_blowup(history: list[dict]) -> tuple[str, float] | None:
+    """(layer, ratio) when a sampled step of the first recorded epoch moved a layer's weights by ≥ UPDATE_BLOWUP of their norm."""
+    rows = [h for h in history if h.get("epoch", 0) >= 1 and h.get("layers")]
+    if not rows:
+        return None
+    ratios = [(la["name"], la["update_ratio"]) for la in rows[0]["layers"]
+              if la.get("update_ratio") is not None and math.isfinite(la["update_ratio"])]
+    name, ratio = max(ratios, key=lambda r: r[1], default=(None, 0.0))
+    return (name, ratio) if ratio >= UPDATE_BLOWUP else None
+
+
+def _symptoms(history: list[dict], status: str | None, layers: list[dict],
+              gradients: GradientFinding | None) -> list[str]:
+    """What a run shows that a learning rate far outside its range explains (empty: it learned fine)."""
+    found = []
+    held = _accuracies(history)[1]
+    if status == "stalled" or (held and near_chance(held[-1])):
+        found.append(f"its accuracy stayed at chance ({held[-1]:.0%})" if held else "it never beat guessing")
+    dead = [(la["name"], la["dead_fraction"]) for la in layers
+            if la.get("dead_fraction") is not None and la["dead_fraction"] > DEAD_FRACTION]
+    if dead:
+        name, share = max(dead, key=lambda d: d[1])
+        found.append(f"{share:.0%} of the units in {name} died (they never fire again)")
+    if gradients and gradients.kind == "vanishing":
+        found.append("almost no gradient reaches layer 1")
+    losses = [h["train_loss"] for h in history if h.get("train_loss") is not None]
+    poor = bool(held) and held[-1] < SMALL_MODEL_ACCURACY  # a converged run's loss is flat too: not a symptom
+    if not found and poor and len(losses) >= 2 and losses[-1] > LOSS_BARELY * losses[0]:
+        found.append(f"its training loss barely fell ({losses[0]:.3f} → {losses[-1]:.3f})")
+    return found
+
+
+def _lr_hint(config: TrainConfig, history: list[dict], status: str | None, layers: list[dict],
              gradients: GradientFinding | None) -> Hint | None:
     rows = [h for h in history if h.get("train_loss") is not None]
     losses = [h["train_loss"] for h in rows]
+    outside, blowup = lr_outside(config), _first_update_blowup(history)
+    symptoms = _symptoms(history, status, layers, gradients) if outside else []
+    if outside == "below" and symptoms:
+        usual = lr_range(config.optimizer)
+        why = (f"{_sentence(lr_phrase(config))}, and {_and(symptoms)}: the steps are too small to move the weights. "
+               f"Try {usual.typical:g}.")
+        return Hint("lr_too_low", "Learning rate too low", why, {"lr": usual.typical})
     if status == "diverged" or any(not math.isfinite(x) for x in losses):
         why = "The loss became NaN: the updates overshot until the numbers overflowed."
+    elif outside == "above" and symptoms:
+        why = f"{_sentence(lr_phrase(config))}, and {_and(symptoms)}."
+    elif blowup:
+        name, ratio = blowup
+        why = (f"In epoch 1 the sampled steps changed the weights of {name} by {ratio:.3g}× their own size (healthy "
+               "steps change them by 0.1–5%): each update throws the weights far from where they were.")
     elif gradients and gradients.kind == "exploding":
         why = gradients.evidence
     elif len(losses) >= 3 and losses[-1] > LOSS_RISE * min(losses) and losses[-1] > losses[-2]:
@@ -70,8 +135,9 @@ def _lr_hint(config: TrainConfig, history: list[dict], status: str | None,
                "the steps are so large they jump past the minimum.")
     else:
         return None
-    lr = config.lr / 10
-    return Hint("lr_too_high", "Learning rate too high", f"{why} Try a learning rate ten times smaller ({lr:g}).",
+    lr = lower_lr(config)
+    smaller = "ten times smaller" if lr == config.lr / 10 else f"in {OPTIMIZER_TITLES[config.optimizer]}'s usual range"
+    return Hint("lr_too_high", "Learning rate too high", f"{why} Try a learning rate {smaller} ({lr:g}).",
                 {"lr": lr})
 
 
@@ -87,7 +153,10 @@ def _vanishing_hint(config: TrainConfig, history: list[dict], gradients: Gradien
     else:
         return None
     if spec.activation in SQUASHING:
-        advice, fix = "Try ReLU: its slope is 1 wherever it is active.", {"activation": "relu"}
+        # ReLU alone is not enough with PyTorch's default init: its weights shrink the signal at every layer,
+        # so a deep ReLU net starts as slowly. He initialisation is the one made for ReLU.
+        advice, fix = ("Try ReLU with He initialisation: ReLU's slope is 1 wherever it is active, and He's weights "
+                       "keep the signal's size through every layer.", {"activation": "relu", "init": "he_normal"})
     elif config.engine == "torch" and spec.norm == "none":
         advice, fix = "Try batch normalisation: it rescales each layer's signal.", {"norm": "batch"}
     else:
@@ -148,6 +217,30 @@ def _underfit_hint(config: TrainConfig, history: list[dict]) -> Hint | None:
     return None
 
 
+RELUS = ("relu", "leaky_relu", "gelu")
+
+
+def _chance_hint(config: TrainConfig, history: list[dict], status: str | None) -> Hint | None:
+    """A run at chance that no learning-rate or gradient rule explains: a bigger model would not help either."""
+    held = _accuracies(history)[1]
+    if status != "stalled" and not (held and near_chance(held[-1])):
+        return None
+    seen = f"Held-out accuracy stayed at chance ({held[-1]:.0%})" if held else "The run never beat guessing"
+    spec, usual = config.model, lr_range(config.optimizer)
+    if spec.activation in RELUS and spec.init == "torch" and len(spec.hidden) >= 2:
+        # kaiming_uniform(a=√5) has std 1/√(3·fan_in), He has √(2/fan_in): 0.41× as large.
+        why = (f"{seen}: PyTorch's default initialisation draws weights about 0.4× the size ReLU layers need, so "
+               f"across {len(spec.hidden)} layers the signal, and the gradient, shrink to almost nothing. "
+               "Try He initialisation.")
+        return Hint("no_learning", "Not learning", why, {"init": "he_normal"})
+    if config.lr < usual.typical:
+        why = (f"{seen}: the steps may be too small to leave the starting point. Try a learning rate of "
+               f"{usual.typical:g}, typical for {OPTIMIZER_TITLES[config.optimizer]}.")
+        return Hint("no_learning", "Not learning", why, {"lr": usual.typical})
+    why = f"{seen}: check that the labels match the images, and try another initialisation or optimizer."
+    return Hint("no_learning", "Not learning", why, {})
+
+
 def diagnose(config: TrainConfig | dict, history: list[dict], layers: list[dict] | None = None,
              status: str | None = None) -> list[Hint]:
     """Hints for a run, most urgent first.
@@ -156,16 +249,20 @@ def diagnose(config: TrainConfig | dict, history: list[dict], layers: list[dict]
         config: the run's TrainConfig (or its dict).
         history: per-epoch dicts (EpochEnded fields, plus 'layers' where recorded).
         layers: per-layer stats to judge dead units by; default the last epoch's 'layers'.
-        status: the run's status; "diverged" means its loss became NaN.
+        status: the run's status; "diverged" means its loss became NaN, "stalled" that it never beat guessing.
     """
     config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
     if layers is None:
         layers = next((h["layers"] for h in reversed(history) if h.get("layers")), [])
     gradients = gradient_finding(history, config.model.activation)
-    hints = [_lr_hint(config, history, status, gradients), _vanishing_hint(config, history, gradients),
-             _dead_hint(config, layers)]
+    lr = _lr_hint(config, history, status, layers, gradients)
+    # The learning rate explains dead units and starved early layers too; their fixes would keep it.
+    hints = [lr] if lr else [_vanishing_hint(config, history, gradients), _dead_hint(config, layers)]
+    if not any(hints):
+        hints.append(_chance_hint(config, history, status))  # at chance, "train longer" or "go bigger" misleads
     overfit = _overfit_hint(config, history)
     hints.append(overfit)
-    if overfit is None and not any(h and h.kind in ("lr_too_high", "vanishing_gradients") for h in hints):
+    if overfit is None and not any(h and h.kind in ("lr_too_high", "lr_too_low", "vanishing_gradients", "no_learning")
+                                   for h in hints):
         hints.append(_underfit_hint(config, history))
     return [h for h in hints if h is not None]

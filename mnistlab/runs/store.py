@@ -24,11 +24,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mnistlab.errors import RunStoreError
+from mnistlab.presets import PRESETS, preset_changes
 from mnistlab.runs.files import read_json, write_json
+from mnistlab.train.stall import near_chance
 
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
-STATUSES = ("running", "finished", "stopped", "diverged", "failed", "interrupted")
-FINAL = ("finished", "stopped", "diverged", "failed")
+STATUSES = ("running", "finished", "stalled", "stopped", "diverged", "failed", "interrupted")
+FINAL = ("finished", "stalled", "stopped", "diverged", "failed")  # "stalled": trained, never beat guessing
+PICKABLE = ("finished", "stopped")  # statuses a default picker may choose (see best_recent_run)
+WEB_OWNER = "web-"  # owners of dashboard sessions start with this; the CLI records "cli", the library ""
 CREATING_GRACE_S = 60.0  # a folder without run.json younger than this is a run being created, not a broken one
 
 log = logging.getLogger("mnistlab.runs")
@@ -120,6 +124,12 @@ class RunInfo:
     message: str = ""
     owner: str = ""
     extra: dict = field(default_factory=dict)
+    preset_changes: tuple[str, ...] = ()  # what the run changed from its preset's recipe, e.g. "epochs 3 → 1"
+
+    @property
+    def is_preset(self) -> bool:
+        """True when the run is its preset's recipe unchanged (so its published figure applies)."""
+        return self.preset is not None and not self.preset_changes
 
 
 class RunStore:
@@ -152,8 +162,9 @@ class RunStore:
         write_json(folder / "config.json", {"preset": preset, "config": config_dict})
         write_json(folder / "history.json", [])
         self.update(run_id, status="running", created=datetime.now(UTC).isoformat(timespec="microseconds"),
-                    preset=preset, dataset=config_dict.get("dataset"), engine=config_dict.get("engine", "torch"),
-                    owner=owner, pid=os.getpid(), process=_process_token(os.getpid()), host=socket.gethostname())
+                    preset=preset, preset_changes=_changes(config_dict, preset), dataset=config_dict.get("dataset"),
+                    engine=config_dict.get("engine", "torch"), owner=owner, pid=os.getpid(),
+                    process=_process_token(os.getpid()), host=socket.gethostname())
         return run_id
 
     def status_info(self, run_id: str) -> dict:
@@ -233,11 +244,16 @@ class RunStore:
             description = MLPSpec.from_dict(model).describe()
         except Exception:  # noqa: BLE001 - an old or odd config must not hide the run
             description = "?"
+        preset = data.get("preset")
+        changes = data.get("preset_changes")
+        if changes is None:  # a run created before preset_changes was recorded: compare its config now
+            changes = _changes(config.get("config", {}), preset) or []
         return RunInfo(run_id, data.get("status", "interrupted"), data.get("created", ""),
-                       data.get("dataset") or "?", data.get("preset"), data.get("engine", "torch"), description,
+                       data.get("dataset") or "?", preset, data.get("engine", "torch"), description,
                        data.get("test_accuracy"), data.get("test_loss"), data.get("train_seconds"),
                        data.get("epochs_done", 0), data.get("message", ""), data.get("owner", ""),
-                       {k: data.get(k) for k in ("device", "device_name", "parameter_count", "epoch_seconds")})
+                       {k: data.get(k) for k in ("device", "device_name", "parameter_count", "epoch_seconds")},
+                       tuple(changes))
 
     def config(self, run_id: str) -> dict:
         """{'preset': name or None, 'config': TrainConfig dict}."""
@@ -247,16 +263,46 @@ class RunStore:
         path = self.path(run_id) / "history.json"
         return read_json(path) if path.exists() else []
 
-    def delete(self, run_id: str) -> None:
-        """Remove a run that is not running (an unreadable one too: deleting it is the fix)."""
+    def delete(self, run_id: str, owner: str | None = None, admin: bool = False) -> None:
+        """Remove a run that is not running (an unreadable one too: deleting it is the fix).
+
+        Args:
+            run_id: the run.
+            owner: the dashboard session asking; a run another session ("web-…") started is refused.
+                None (the CLI, the library) deletes any run.
+            admin: the server's operator: may delete any session's run.
+        """
         try:
-            running = self.status_info(run_id).get("status") == "running"
+            info = self.status_info(run_id)
         except RunStoreError:
-            running = False  # corrupt or missing run.json: nobody is writing it
-        if running:
+            info = {}  # corrupt or missing run.json: nobody is writing it
+        recorded = info.get("owner") or ""
+        if owner is not None and not admin and recorded.startswith(WEB_OWNER) and recorded != owner:
+            raise RunStoreError(f"run {run_id} belongs to another dashboard session; only its owner "
+                                "(or the server's operator) can delete it.")
+        if info.get("status") == "running":
             raise RunStoreError(f"run {run_id} is still running; stop it first.")
         if not self.path(run_id).is_dir():
             raise RunStoreError(f"run {run_id} does not exist in {self.root}.")
         trash = self.root / f".deleted-{run_id}-{secrets.token_hex(3)}"
         os.replace(self.path(run_id), trash)  # atomic: the run vanishes from listings at once
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def _changes(config_dict: dict, preset: str | None) -> list[str] | None:
+    """The run's changes from its preset's recipe; None without a preset (or one mnistlab no longer has)."""
+    if preset is None or preset not in PRESETS or not isinstance(config_dict, dict):
+        return None
+    return preset_changes(config_dict, preset)
+
+
+def best_recent_run(runs: list[RunInfo], dataset: str | None = None, within: int = 20) -> RunInfo | None:
+    """The most accurate of the `within` newest runs that ended well, optionally of one dataset; None if none.
+
+    Only finished or stopped runs with a test accuracy above chance count: never a stalled, diverged, failed,
+    interrupted or running one. `runs` is newest first, as `RunStore.list` returns them.
+    """
+    done = [r for r in runs if r.status in PICKABLE and r.test_accuracy is not None
+            and not near_chance(r.test_accuracy) and (dataset is None or r.dataset == dataset)]
+    recent = sorted(done, key=lambda r: (r.created, r.run_id), reverse=True)[:within]
+    return max(recent, key=lambda r: r.test_accuracy, default=None)

@@ -33,6 +33,7 @@ class StepProgress:
     loss: float  # mean training loss over the epoch so far
     samples_per_s: float
     elapsed_s: float  # seconds of training so far (evaluation excluded)
+    accuracy: float | None = None  # training accuracy over the epoch so far (train mode, dropout on)
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,14 @@ class EpochEnded:
 
 @dataclass(frozen=True)
 class RunFinished:
-    """Training ended normally ("finished") or by request ("stopped")."""
+    """Training ended normally: "finished", "stalled" (it never beat guessing; see `message`) or "stopped"."""
 
     status: str
     epochs_done: int
     test_accuracy: float | None
     test_loss: float | None
     train_seconds: float
+    message: str = ""  # why a "stalled" run did not learn and what to try; empty otherwise
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The training loop shared by both engines: timing, events, cancellation, divergence and weight snapshots."""
+"""The training loop shared by both engines: timing, events, cancellation, divergence, stalls and weight snapshots."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from mnistlab.train.config import TrainConfig
 from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress, Subscriber
 from mnistlab.train.prepare import PreparedData, prepare_data
 from mnistlab.train.schedule import lr_at
+from mnistlab.train.stall import stall_message
 from mnistlab.train.threads import cpu_threads, cpu_threads_for
 
 PROGRESS_EVERY_S = 0.2  # at most five progress events a second: cheap for every subscriber
@@ -35,7 +36,7 @@ def snapshot_name(epoch: int) -> str:
 class TrainResult:
     """What a run produced: the model, its per-epoch history and how it ended."""
 
-    status: str  # finished | stopped | diverged | failed
+    status: str  # finished | stalled (never beat guessing; see message) | stopped | diverged | failed
     model: MLP | None
     history: list[dict] = field(default_factory=list)
     message: str = ""
@@ -140,11 +141,11 @@ def _train(config: TrainConfig, data: PreparedData, device: torch.device, emit: 
             now = time.perf_counter()
             if now - last_report >= PROGRESS_EVERY_S:
                 last_report = now
-                loss = stepper.running_loss()  # one sync, a few times a second
+                loss, accuracy = stepper.epoch_stats()  # one sync, a few times a second
                 if not math.isfinite(loss):
                     break
                 emit(StepProgress(epoch, config.epochs, index + 1, steps, loss,
-                                  stepper.seen / (now - start), elapsed + now - start))
+                                  stepper.seen / (now - start), elapsed + now - start, accuracy))
         synchronize(device)
         epoch_s = time.perf_counter() - start
         elapsed += epoch_s
@@ -168,11 +169,16 @@ def _train(config: TrainConfig, data: PreparedData, device: torch.device, emit: 
         stepper.snapshot()
         if stopped:
             break
-    result.status = "stopped" if cancel is not None and cancel.is_set() else "finished"
+    if cancel is not None and cancel.is_set():
+        result.status = "stopped"  # the user ended it: not judged, however far it got
+    else:
+        # A run that never beat guessing ends with a warning, its model and artifacts kept like a finished one.
+        message = stall_message(config, result.history, len(data.test.classes), global_step)
+        result.status, result.message = ("stalled", message) if message else ("finished", "")
     result.model, result.train_seconds = stepper.torch_model(), elapsed
     last = result.history[-1] if result.history else {}
     emit(RunFinished(result.status, epoch if result.history else 0, last.get("test_accuracy"),
-                     last.get("test_loss"), elapsed))
+                     last.get("test_loss"), elapsed, result.message))
     return result
 
 

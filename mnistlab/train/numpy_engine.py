@@ -75,8 +75,13 @@ class NumpyStepper:
     def running_loss(self) -> float:
         return self.loss_sum / max(self.seen, 1)
 
+    def running_accuracy(self) -> float:
+        """Training accuracy over the epoch so far."""
+        return self.correct / max(self.seen, 1)
+
     def epoch_stats(self) -> tuple[float, float]:
-        return self.running_loss(), self.correct / max(self.seen, 1)
+        """(mean training loss, training accuracy) over the epoch so far."""
+        return self.running_loss(), self.running_accuracy()
 
     def evaluate(self, split: Split) -> tuple[float, float, list[list[int]]]:
         """(mean loss, accuracy, confusion matrix) on a split, through the torch twin."""

@@ -136,9 +136,15 @@ class TorchStepper:
     def running_loss(self) -> float:
         return self.loss_sum.item() / max(self.seen, 1)
 
+    def running_accuracy(self) -> float:
+        """Training accuracy over the epoch so far (one sync)."""
+        return self.correct.item() / max(self.seen, 1)
+
     def epoch_stats(self) -> tuple[float, float]:
-        """(mean training loss, training accuracy) over the epoch so far."""
-        return self.running_loss(), self.correct.item() / max(self.seen, 1)
+        """(mean training loss, training accuracy) over the epoch so far, in one sync."""
+        # float64 holds the int64 count exactly (up to 2**53 samples) and the float32 loss sum without loss.
+        loss_sum, correct = torch.stack([self.loss_sum.double(), self.correct.double()]).tolist()
+        return loss_sum / max(self.seen, 1), correct / max(self.seen, 1)
 
     @torch.no_grad()
     def evaluate(self, split: Split) -> tuple[float, float, list[list[int]]]:
