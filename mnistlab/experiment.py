@@ -11,10 +11,11 @@ from pathlib import Path
 import torch
 
 from mnistlab.device import device_name, pick_device
-from mnistlab.errors import DeviceError, MnistlabError
+from mnistlab.errors import DeviceError, MnistlabError, RunStoreError
 from mnistlab.evaluate import Evaluation, evaluate
+from mnistlab.memory import check_training_fits
 from mnistlab.runs.record import RunRecorder, epochs_dir, save_artifacts
-from mnistlab.runs.store import RunStore
+from mnistlab.runs.store import RunStore, describe_os_error
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.events import RunFailed, Subscriber
 from mnistlab.train.loop import TrainResult, train
@@ -60,10 +61,17 @@ def run_experiment(config: TrainConfig, *, preset: str | None = None, store: Run
     it with a smaller model or batch, so the CLI says so in one line (exit 2) and the job queue moves on.
     """
     store = store or RunStore()
-    # Bad input (no GPU, missing data, impossible subset) fails here, before a run exists.
+    # Bad input (no GPU, too big a model, missing data, impossible subset, an unusable store) fails here,
+    # before a run exists.
     device = pick_device("cpu" if config.engine == "numpy" else config.device)
+    check_training_fits(config.model, config.batch_size, device)
     data = data or prepare_data(config, data_dir)
-    run_id = store.create(config.to_dict(), preset=preset, owner=owner)
+    store.check_usable()
+    try:
+        run_id = store.create(config.to_dict(), preset=preset, owner=owner)
+    except OSError as error:
+        raise RunStoreError(f"cannot create a run in {store.root.resolve()}: "
+                            f"{describe_os_error(error, store.root.resolve())}.") from None
     subscribers = [RunRecorder(store, run_id), *subscribers]
     try:
         result = train(config, data=data, subscribers=subscribers, cancel=cancel, run_id=run_id,
@@ -80,18 +88,28 @@ def run_experiment(config: TrainConfig, *, preset: str | None = None, store: Run
         return ExperimentResult(run_id, preset, config, result, evaluation)
     except BaseException as error:  # noqa: BLE001 - the run must end with a status whatever happened
         out_of_memory = isinstance(error, (torch.OutOfMemoryError, MemoryError))
+        write_failed = isinstance(error, OSError) and not isinstance(error, (FileNotFoundError,))
         if out_of_memory:
             message = out_of_memory_message(config, device)
+        elif write_failed:
+            where = store.path(run_id).resolve()
+            message = (f"could not save the run: {describe_os_error(error, where)}; what was written before is "
+                       "kept. Free some space or fix the folder, then train again.")
         elif isinstance(error, KeyboardInterrupt):
             message = "interrupted by the user (Ctrl-C)"
         else:
             message = str(error) if isinstance(error, MnistlabError) else f"{type(error).__name__}: {error}"
-        store.update(run_id, status="failed", message=message)
+        try:
+            store.update(run_id, status="failed", message=message)
+        except OSError:
+            pass  # the disk that failed the run may refuse this too: the run reads "interrupted" instead
         for subscriber in subscribers[1:]:
             try:
                 subscriber(RunFailed("failed", message, 0, {"run_id": run_id}))
             except Exception:  # noqa: BLE001 - a broken subscriber must not mask the real error
                 pass
+        if write_failed:
+            raise RunStoreError(message) from None
         if not out_of_memory:
             raise
     # Only out of memory gets here. The old error is gone with its traceback, whose frames held the model,

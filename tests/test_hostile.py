@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tomllib
 from pathlib import Path
 
@@ -227,3 +228,140 @@ def test_files_that_are_no_known_dataset_load_and_say_so(tiny_data_dir):
 
     assert load_split("mnist", "test", tiny_data_dir).meta["unverified"] == ["t10k-images-idx3-ubyte",
                                                                               "t10k-labels-idx1-ubyte"]
+
+
+# -- the store's environment and the CLI's doors -------------------------------------------------------------
+
+def _cli(args, env_dir, capsys):
+    """Run the CLI in-process: (exit status, stderr)."""
+    status = main([*args, "--data-dir", str(env_dir)]) if "--data-dir" not in args else main(args)
+    return status, capsys.readouterr().err
+
+
+TINY = ["train", "--hidden", "16", "--epochs", "1", "--batch-size", "64", "--device", "cpu"]
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A small tmpfs mounted for the test (root only; skipped elsewhere), unmounted afterwards."""
+    import subprocess
+
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def _listing(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+def test_a_runs_directory_that_is_a_file_is_one_sentence(tmp_path, tiny_data_dir, capsys):
+    runs = tmp_path / "runs"
+    runs.write_text("not a folder")
+    status, err = _cli([*TINY, "--runs-dir", str(runs)], tiny_data_dir, capsys)
+    assert status == 2 and "is a file, not a folder" in err and "unexpected" not in err
+    assert runs.read_text() == "not a folder"
+
+
+def test_a_runs_directory_name_too_long_is_one_sentence(tmp_path, tiny_data_dir, capsys):
+    status, err = _cli([*TINY, "--runs-dir", str(tmp_path / ("r" * 300))], tiny_data_dir, capsys)
+    assert status == 2 and "longer than the file system allows" in err and "unexpected" not in err
+
+
+def test_a_read_only_runs_directory_is_one_sentence_and_nothing_written(tmpfs, tiny_data_dir, capsys):
+    import subprocess
+
+    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
+    status, err = _cli([*TINY, "--runs-dir", str(tmpfs / "runs")], tiny_data_dir, capsys)
+    assert status == 2 and "read-only file system" in err and "unexpected" not in err
+    assert _listing(tmpfs) == []
+
+
+def test_a_disk_that_fills_mid_run_fails_the_run_in_one_sentence(tmpfs, tiny_data_dir, capsys):
+    # 784-256-10 weights are 0.8 MB a snapshot: the initial one and epoch 1 fit in 2 MB, epoch 2 does not.
+    args = ["train", "--hidden", "256", "--epochs", "5", "--batch-size", "64", "--device", "cpu",
+            "--runs-dir", str(tmpfs / "runs")]
+    status, err = _cli(args, tiny_data_dir, capsys)
+    assert status == 2 and "the disk is full" in err and "unexpected" not in err, err
+    assert not [p for p in _listing(tmpfs) if p.endswith(".tmp")]  # no temporary file left behind
+    from mnistlab.runs.store import RunStore
+
+    listed = RunStore(tmpfs / "runs").list()
+    assert len(listed) == 1 and listed[0].status in ("failed", "interrupted") and listed[0].epochs_done >= 1
+
+
+def test_sigterm_stops_a_cli_run_as_ctrl_c_does(tmp_path, tiny_data_dir):
+    import signal
+    import subprocess
+    import time as clock
+
+    runs = tmp_path / "runs"
+    env = {**os.environ, "MNISTLAB_DATA_DIR": str(tiny_data_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "mnistlab", "train", "--hidden", "16", "--epochs", "10000",
+                                "--batch-size", "8", "--device", "cpu", "--runs-dir", str(runs)], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    history = None
+    deadline = clock.monotonic() + 120
+    while clock.monotonic() < deadline and not history:
+        found = list(runs.glob("*/history.json"))
+        history = found and json.loads(found[0].read_text() or "[]")
+        clock.sleep(0.2)
+    assert history, "no epoch finished"
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    run = next(runs.iterdir())
+    assert json.loads((run / "run.json").read_text())["status"] == "stopped"
+    assert (run / "model.safetensors").is_file() and (run / "evaluation.json").is_file()
+
+
+def test_a_fifo_config_does_not_hang_the_cli_and_writes_no_run(tmp_path, tiny_data_dir, capsys):
+    fifo = tmp_path / "config.json"
+    os.mkfifo(fifo)
+    status, err = _cli([*TINY, "--config", str(fifo), "--runs-dir", str(tmp_path / "runs")], tiny_data_dir, capsys)
+    assert status == 2 and "named pipe" in err and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("config", ['{"model": "x"}', '{"augment": 5}', '{"model": null}'])
+def test_a_config_of_the_wrong_shape_writes_no_run(config, tmp_path, tiny_data_dir, capsys):
+    path = _write(tmp_path / "c.json", config)
+    status, err = _cli([*TINY, "--config", str(path), "--runs-dir", str(tmp_path / "runs")], tiny_data_dir, capsys)
+    assert status == 2 and "must be a JSON object" in err and not (tmp_path / "runs").exists()
+
+
+def test_a_run_id_with_a_trailing_newline_is_quoted_on_one_line(tmp_path, capsys):
+    status = main(["evaluate", "20260101-000000-mnist-fast-abcdef\n", "--runs-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "\\n" in err and "line break" in err
+
+
+def test_an_absurd_train_subset_is_refused(capsys, tmp_path, tiny_data_dir):
+    status, err = _cli([*TINY, "--train-subset", str(10**23), "--runs-dir", str(tmp_path / "runs")],
+                       tiny_data_dir, capsys)
+    assert status == 2 and "train subset must be in [1, 10000000]" in err
+
+
+def test_run_folders_and_files_that_link_out_of_the_store_are_not_followed(stored_run, tmp_path):
+    import shutil
+
+    from mnistlab.errors import RunStoreError
+    from mnistlab.runs import record
+    from mnistlab.runs.store import RunStore
+
+    store, run_id = stored_run
+    outside = tmp_path / "outside"
+    shutil.copytree(store.path(run_id), outside / run_id)
+    linked = RunStore(tmp_path / "runs")
+    linked.root.mkdir()
+    (linked.root / run_id).symlink_to(outside / run_id)
+    listed, unreadable = linked.scan()
+    assert listed == [] and "outside the runs directory" in unreadable[0].reason
+    inside = RunStore(tmp_path / "runs2")
+    shutil.copytree(store.path(run_id), inside.path(run_id))
+    model = inside.path(run_id) / "model.safetensors"
+    model.unlink()
+    model.symlink_to(outside / run_id / "model.safetensors")
+    with pytest.raises(RunStoreError, match="outside the runs directory"):
+        record.load_run_model(inside, run_id)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 from collections.abc import Callable
 
+from mnistlab.cli import jsonout
 from mnistlab.cli.progress import ProgressPrinter
 from mnistlab.configs import check_choice
 from mnistlab.errors import ConfigError
@@ -106,11 +106,7 @@ FLAG_FIELDS = {  # CLI flag attribute → TrainConfig / MLPSpec field
 def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, str | None]:
     """The preset (or --config file, or defaults) with every given flag applied."""
     if args.config:
-        try:
-            with open(args.config) as f:
-                config = TrainConfig.from_json(f.read())
-        except OSError as e:
-            raise ConfigError(f"cannot read --config {args.config}: {e.strerror}.") from None
+        config = TrainConfig.from_file(args.config)
     else:
         config = get_preset(args.preset).config if args.preset else TrainConfig()
     changes = {field: getattr(args, flag) for flag, field in FLAG_FIELDS.items() if getattr(args, flag) is not None}
@@ -149,13 +145,16 @@ def run(args: argparse.Namespace) -> int:
         cancel.set()
 
     signal.signal(signal.SIGINT, stop)
+    # SIGTERM (a service manager, `docker stop`, `kill`) ends the run as Ctrl-C does: final model and evaluation saved.
+    previous_term = signal.signal(signal.SIGTERM, stop)
     try:
         outcome = run_experiment(config, preset=preset, store=RunStore(args.runs_dir), data_dir=args.data_dir,
                                  subscribers=[ProgressPrinter()], cancel=cancel, owner="cli")
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
     if args.json:
-        print(json.dumps(result_json(outcome)))
+        print(jsonout.dumps(result_json(outcome)))
     else:
         print(f"saved run {outcome.run_id}")
     # A run that diverged or never beat guessing is kept but is not a success: say why, exit 2.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +35,13 @@ def _replace_atomically(path: Path, write: Callable[[str], None]) -> None:
     try:
         with open(tmp, "xb"):  # created with the umask's mode, which we keep: mkstemp and safetensors use 0600,
             mode = os.stat(tmp).st_mode & 0o777  # and would hide runs from other users sharing the folder
-        write(tmp)
+        try:
+            write(tmp)
+        except SafetensorError as e:  # safetensors reports a full disk as its own error type: make it an OSError
+            code = re.search(r"os error (\d+)", str(e))
+            if code is None:
+                raise
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1)))) from None
         os.chmod(tmp, mode)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())  # the bytes are on disk before the name points at them

@@ -84,16 +84,16 @@ def save_artifacts(store: RunStore, run_id: str, model: MLP, evaluation: Evaluat
 
 def load_run_model(store: RunStore, run_id: str, device="cpu") -> MLP:
     """The saved model of a run (safetensors + config only)."""
-    return load_model(store.path(run_id) / "model.safetensors", device=device)
+    return load_model(store.file(run_id, "model.safetensors"), device=device)
 
 
 def load_evaluation(store: RunStore, run_id: str) -> Evaluation | None:
     """The saved test evaluation of a run, or None if it has none yet."""
-    folder = store.path(run_id)
-    if not (folder / "evaluation.json").is_file() or not (folder / "predictions.safetensors").is_file():
+    summary_path, arrays_path = store.file(run_id, "evaluation.json"), store.file(run_id, "predictions.safetensors")
+    if not summary_path.is_file() or not arrays_path.is_file():
         return None
-    summary = read_json(folder / "evaluation.json")
-    arrays = load_arrays(folder / "predictions.safetensors")
+    summary = read_json(summary_path)
+    arrays = load_arrays(arrays_path)
     try:
         evaluation = Evaluation(float(summary["loss"]), float(summary["accuracy"]),
                                 [float(a) for a in summary["per_class_accuracy"]],
@@ -135,7 +135,7 @@ def load_epoch_model(store: RunStore, run_id: str, epoch: int, device="cpu") -> 
                   else ", ".join(map(str, saved)))
         raise RunStoreError(f"run {run_id} has no weights for epoch {epoch!r}; choose one of its saved epochs: "
                             f"{listed}.")
-    return load_model(folder / snapshot_name(epoch), device=device)
+    return load_model(store.file(run_id, f"{EPOCHS_DIR}/{snapshot_name(epoch)}"), device=device)
 
 
 def load_history(store: RunStore, run_id: str) -> list[dict]:

@@ -12,6 +12,7 @@ Folders that cannot be read (corrupt JSON, creation cut short) are reported by `
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mnistlab.configs import quote
 from mnistlab.errors import RunStoreError
 from mnistlab.presets import PRESETS, preset_changes
 from mnistlab.runs.files import read_json, write_json
@@ -47,9 +49,11 @@ def resolve_runs_dir(runs_dir: str | Path | None = None) -> Path:
 
 
 def check_run_id(run_id: str) -> str:
-    """Reject anything that is not a plain run id (no paths, no '..')."""
-    if not isinstance(run_id, str) or not RUN_ID.match(run_id):
-        raise RunStoreError(f"{run_id!r} is not a valid run id (lower-case letters, digits and '-').")
+    """Reject anything that is not a plain run id (no paths, no '..', no trailing newline), quoting it."""
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+        hint = (" (it has spaces or a line break around it: copy the id alone)"
+                if isinstance(run_id, str) and RUN_ID.fullmatch(run_id.strip()) else "")
+        raise RunStoreError(f"{quote(run_id)} is not a valid run id (lower-case letters, digits and '-'){hint}.")
     return run_id
 
 
@@ -139,7 +143,39 @@ class RunStore:
         self.root = resolve_runs_dir(root)
 
     def path(self, run_id: str) -> Path:
-        return self.root / check_run_id(run_id)
+        """The run's folder; RunStoreError for a bad id or a folder that links out of the runs directory."""
+        folder = self.root / check_run_id(run_id)
+        if folder.is_symlink():
+            self._inside(folder)
+        return folder
+
+    def file(self, run_id: str, name: str) -> Path:
+        """One file of a run (e.g. model.safetensors), refused when it links out of the runs directory."""
+        path = self.path(run_id) / name
+        if path.is_symlink():
+            self._inside(path)
+        return path
+
+    def _inside(self, path: Path) -> None:
+        real, base = path.resolve(), self.root.resolve()
+        if not real.is_relative_to(base):
+            raise RunStoreError(f"{path} is a link to {real}, outside the runs directory {base}; mnistlab does not "
+                                "follow links out of it: move the run's files into the runs directory.")
+
+    def check_usable(self) -> None:
+        """Before training: the runs directory exists (or can be made), is a folder and takes new files."""
+        where = self.root.resolve()
+        try:
+            if self.root.exists() and not self.root.is_dir():
+                raise RunStoreError(f"the runs directory {where} is a file, not a folder; point --runs-dir or "
+                                    "MNISTLAB_RUNS_DIR at a folder.")
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".probe-{secrets.token_hex(4)}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise RunStoreError(f"cannot write runs in {where}: {describe_os_error(e, where)}; point --runs-dir "
+                                "or MNISTLAB_RUNS_DIR at a folder you can write.") from None
 
     def new_id(self, dataset: str, preset: str | None) -> str:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -239,7 +275,10 @@ class RunStore:
         config = self.config(run_id)
         from mnistlab.models.spec import MLPSpec
 
-        model = config.get("config", {}).get("model", {})
+        if not isinstance(config.get("config"), dict):
+            raise RunStoreError(f"{self.path(run_id) / 'config.json'} has no 'config' object")
+        _check_fields(run_id, data)
+        model = config["config"].get("model", {})
         try:
             description = MLPSpec.from_dict(model).describe()
         except Exception:  # noqa: BLE001 - an old or odd config must not hide the run
@@ -287,6 +326,44 @@ class RunStore:
         trash = self.root / f".deleted-{run_id}-{secrets.token_hex(3)}"
         os.replace(self.path(run_id), trash)  # atomic: the run vanishes from listings at once
         shutil.rmtree(trash, ignore_errors=True)
+
+
+NUMBER, TEXT, MAYBE_TEXT = (int, float, type(None)), (str,), (str, type(None))
+FIELD_TYPES = {  # run.json fields a listing reads: (types allowed, what to call them)
+    "status": (TEXT, "text"), "created": (TEXT, "text"), "dataset": (MAYBE_TEXT, "text"),
+    "preset": (MAYBE_TEXT, "text"), "engine": (TEXT, "text"), "message": (TEXT, "text"), "owner": (TEXT, "text"),
+    "test_accuracy": (NUMBER, "number"), "test_loss": (NUMBER, "number"), "train_seconds": (NUMBER, "number"),
+    "epochs_done": ((int,), "whole number"), "preset_changes": ((list, type(None)), "list"),
+}
+
+
+def _check_fields(run_id: str, data: dict) -> None:
+    """RunStoreError naming the first run.json field of the wrong type (a damaged or hand-edited file)."""
+    for name, (kinds, what) in FIELD_TYPES.items():
+        if name in data and (not isinstance(data[name], kinds) or isinstance(data[name], bool)):
+            raise RunStoreError(f"run.json of {run_id} has {name} = {quote(data[name])}, not a {what}")
+    if data.get("status") not in (None, *STATUSES):
+        raise RunStoreError(f"run.json of {run_id} has an unknown status {quote(data.get('status'))}")
+
+
+def describe_os_error(error: OSError, where: Path) -> str:
+    """A plain phrase for a failed write: the disk is full (with what is free), read-only, no permission…"""
+    code = error.errno
+    if code == errno.ENOSPC:
+        try:
+            free = shutil.disk_usage(where if where.exists() else where.parent).free
+        except OSError:
+            free = 0
+        return f"the disk is full ({free:,} bytes free on {where})"
+    if code == errno.EROFS:
+        return f"{where} is on a read-only file system"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"no permission to write in {where}"
+    if code == errno.ENAMETOOLONG:
+        return "a file name there is longer than the file system allows (use a shorter runs directory path)"
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        return "a part of its path is a file, not a folder"
+    return error.strerror or str(error)
 
 
 def _changes(config_dict: dict, preset: str | None) -> list[str] | None:

@@ -21,6 +21,7 @@ SUBSET_MODES = ("first", "random", "stratified")
 VAL_MODES = ("last", "random")
 MAX_EPOCHS = 10_000
 MAX_BATCH = 65_536
+MAX_ITEMS = 10_000_000  # images in a split, as the IDX reader allows: a larger subset is a typo
 
 
 @dataclass(frozen=True)
@@ -131,10 +132,10 @@ class TrainConfig:
             else:
                 if isinstance(self.train_subset, float) and self.train_subset.is_integer():
                     object.__setattr__(self, "train_subset", int(self.train_subset))
-                check_range("train subset", self.train_subset, 1, None, integer=True)
+                check_range("train subset", self.train_subset, 1, MAX_ITEMS, integer=True)
         check_choice("subset mode", self.subset_mode, SUBSET_MODES)
         if self.test_subset is not None:
-            check_range("test subset", self.test_subset, 1, None, integer=True)
+            check_range("test subset", self.test_subset, 1, MAX_ITEMS, integer=True)
         check_range("validation split", self.val_split, 0, 1, high_open=True)
         check_choice("validation mode", self.val_mode, VAL_MODES)
         check_range("seed", self.seed, 0, 2**31 - 1, integer=True)
