@@ -365,3 +365,62 @@ def test_run_folders_and_files_that_link_out_of_the_store_are_not_followed(store
     model.symlink_to(outside / run_id / "model.safetensors")
     with pytest.raises(RunStoreError, match="outside the runs directory"):
         record.load_run_model(inside, run_id)
+
+
+RUN_DAMAGE = {  # file of a run → what is written in its place
+    "run.json": ["[1, 2]", '{"status": 5}', '{"status": "finished", "test_accuracy": "high"}', "/dev/zero"],
+    "config.json": ["[1]", '{"preset": null}', '{"config": []}', '{"config": {"model": "x"}}'],
+    "history.json": ['{"a": 1}', "[null, 5]", "/dev/zero"],
+    "layer-stats.jsonl": ["null\n5\n"],
+    "evaluation.json": ['{"loss": 0.5}', '{"loss": "x", "accuracy": 1, "per_class_accuracy": 3, '
+                                         '"confusion": [], "classes": []}'],
+}
+CASES = [(name, i) for name, kinds in RUN_DAMAGE.items() for i in range(len(kinds))]
+
+
+@pytest.fixture
+def damaged(request, stored_run, tmp_path):
+    """A copy of the stored run with one file damaged, beside an intact copy of it."""
+    import shutil
+
+    from mnistlab.runs.store import RunStore
+
+    name, i = request.param
+    store, run_id = stored_run
+    copy = RunStore(tmp_path / "runs")
+    shutil.copytree(store.path(run_id), copy.path(run_id))
+    good = run_id[:-6] + "000000"
+    shutil.copytree(store.path(run_id), copy.path(good))
+    target = copy.path(run_id) / name
+    content = RUN_DAMAGE[name][i]
+    target.unlink(missing_ok=True)
+    if content == "/dev/zero":
+        target.symlink_to("/dev/zero")
+    else:
+        target.write_text(content)
+    return copy, run_id, good
+
+
+@pytest.mark.parametrize("damaged", CASES, indirect=True, ids=[f"{n}-{i}" for n, i in CASES])
+def test_a_damaged_run_never_makes_a_command_crash_or_hides_the_others(damaged, tiny_data_dir, capsys, tmp_path):
+    from PIL import Image
+
+    store, bad, good = damaged
+    image = tmp_path / "digit.png"
+    Image.new("L", (28, 28), 0).save(image)
+    Image.frombytes("L", (4, 4), bytes([255] * 16)).save(tmp_path / "dot.png")
+    commands = [["runs", "--json"], ["evaluate", bad, "--json"],
+                ["inspect", bad, "--figure", "gradflow", "--json", "--data-dir", str(tiny_data_dir)],
+                ["inspect", bad, "--figure", "diagnose", "--json", "--data-dir", str(tiny_data_dir)],
+                ["predict", "--run", bad, str(tmp_path / "dot.png"), "--json"]]
+    for argv in commands:
+        status = main([*argv, "--runs-dir", str(store.root)])
+        out, err = capsys.readouterr()
+        assert status in (0, 2), (argv, err)
+        assert "unexpected" not in err and "Traceback" not in err, (argv, err)
+        assert err.count("\n") <= 3, (argv, err)
+    assert main(["runs", "--json", "--runs-dir", str(store.root)]) == 0
+    listed = [r["run_id"] for r in json.loads(capsys.readouterr().out)]
+    assert good in listed  # the intact run is always listed
+    assert main(["evaluate", good, "--json", "--runs-dir", str(store.root)]) == 0
+    capsys.readouterr()
