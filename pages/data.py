@@ -8,6 +8,7 @@ from mnistlab.data.augment import preview
 from ui import cache, charts, images, state, upload, widgets
 
 PER_PAGE = 60
+ITEMS = {"mnist": "digit", "fashion-mnist": "garment"}  # what one image shows, for the captions
 
 
 def sample_grid(split, classes: tuple[str, ...]) -> None:
@@ -51,8 +52,11 @@ def pixel_view(split, classes: tuple[str, ...]) -> None:
 def class_view(dataset: str, classes: tuple[str, ...]) -> None:
     counts = {which: cache.split(dataset, which).label_counts() for which in ("train", "test")}
     st.plotly_chart(charts.class_distribution(counts, classes), key="class_counts", config={"displayModeBar": False})
-    st.markdown("**Average image of each class** (training set): what an MLP with no hidden layer can at best "
-                "match a digit against.")
+    thing = ITEMS.get(dataset, "image")
+    st.markdown(f"**Average image of each class**: every training image of the class averaged pixel by pixel, a "
+                f"blurry template of the typical {thing}. Bright where nearly every {thing} of the class covers the "
+                "pixel, faint where they differ; classes whose templates look alike are often the ones networks "
+                "confuse.")
     means = cache.mean_images(dataset, "train")
     st.plotly_chart(charts.image_panels(means, classes, cols=5, title_colors=charts.CLASS_COLORS),
                     key="class_means", config={"displayModeBar": False})

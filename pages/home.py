@@ -108,7 +108,10 @@ PAGE_FILES = {"train": "pages/train.py", "results": "pages/results.py", "inspect
 
 def guided_path() -> None:
     """The tutorials' lessons in order: a preset to train, what to watch, what it teaches."""
-    st.caption("New to neural networks? Follow these steps in order; each takes a few seconds to a few minutes.")
+    # Measured (README, Performance): a `fast` epoch is 3.0-3.6 s of training on the project's 2-core CPU VM.
+    st.caption("New to neural networks? Follow these steps in order. Each button says how many epochs it trains: "
+               "`fast`'s 3 epochs take about 10 s on a 2-core CPU; the 100-epoch and one-image-per-step lessons "
+               "take minutes.")
     for number, lesson in enumerate(LESSONS, start=1):
         with st.expander(f"**{number}. {lesson.title}**", expanded=number == 1):
             left, right = st.columns([3, 1])
@@ -118,17 +121,20 @@ def guided_path() -> None:
             with right:
                 for name in lesson.presets:
                     ready = cache.present(PRESETS[name].config.dataset)
-                    st.button(f"Train {name}", key=f"lesson_{number}_{name}", icon=":material/play_arrow:",
-                              on_click=train_now, args=(name,), disabled=not ready, width="stretch")
+                    epochs = PRESETS[name].config.epochs
+                    st.button(f"Train {name} · {epochs} epochs", key=f"lesson_{number}_{name}",
+                              icon=":material/play_arrow:", on_click=train_now, args=(name,), disabled=not ready,
+                              width="stretch", help=f"Queues `{name}` and opens Train on its live view.")
                 st.page_link(PAGE_FILES[lesson.page], label=f"Open {lesson.page.title()}",
                              icon=":material/arrow_forward:")
 
 
 def train_now(name: str) -> None:
-    """on_click: load the preset into Train's controls, queue it, and go and watch it."""
+    """on_click: load the preset into Train's controls, queue it, and go and watch it (scrolled to Live)."""
     widgets.load_preset(name)
     live.start(PRESETS[name].config, name)
-    state.go("pages/train.py")
+    started = "train_error" not in st.session_state  # if not, Train shows why, next to its Start button
+    state.go("pages/train.py", anchor="live" if started else None)
 
 
 def customise(name: str) -> None:

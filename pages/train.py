@@ -1,10 +1,13 @@
-"""Train: a preset, every setting, Start training, and a live view of the job that survives reruns."""
+"""Train: a preset, every setting, Start training, and a live view of the job that survives reruns.
+
+The settings are mirrored in the URL (`ui.links`): a reload keeps them and a copied link shares them.
+"""
 
 import streamlit as st
 
 from mnistlab.errors import ConfigError
 from mnistlab.presets import PRESETS
-from ui import cache, live, state, widgets
+from ui import cache, links, live, state, widgets
 
 
 def settings(dataset: str) -> str:
@@ -47,9 +50,11 @@ def summary(config, preset: str) -> None:
 
 
 def main() -> None:
+    links.restore()  # a fresh session (reload, shared link) takes its settings from the URL
     widgets.ensure_loaded()  # a preset sent from Home also sets the dataset switch, so load it first
     state.page("Train", "Set up an MLP, start it and watch it learn. Training goes on if you move a slider, "
                         "switch pages or close the tab.")
+    link_notice = st.container()  # filled once the controls have shown what a link asked for
     dataset = state.dataset()
     ready = cache.present(dataset)
     if not ready:
@@ -62,16 +67,25 @@ def main() -> None:
     except ConfigError as error:
         config = None
         st.error(str(error), icon=":material/error:")
+    with link_notice:
+        links.notice(config)
     if config is not None:
         summary(config, preset)
-    st.button("Start training", key="start", type="primary", icon=":material/play_arrow:",
-              disabled=config is None or not ready, on_click=live.start,
-              args=(config, preset if preset in PRESETS else None),
-              help="Queue this configuration. It trains on the server, even if you close the tab; the run is kept.")
+    start, share = st.columns([3, 1], vertical_alignment="center")
+    start.button("Start training", key="start", type="primary", icon=":material/play_arrow:",
+                 disabled=config is None or not ready, on_click=live.start,
+                 args=(config, preset if preset in PRESETS else None),
+                 help="Queue this configuration. It trains on the server, even if you close the tab; the run is kept.")
+    if config is not None:
+        params = links.write(config, preset)
+        with share.popover("Copy link", icon=":material/link:", width="stretch",
+                           help="A link to these settings, for a classmate or for later."):
+            links.share(params)
     if "train_error" in st.session_state:  # set by the Start callback; shown once
         st.error(st.session_state.pop("train_error"), icon=":material/error:")
 
-    st.subheader("Live", anchor=False)
+    st.subheader("Live", anchor="live")
+    state.scroll_here("live")  # arriving from a "Train now" button: its job is drawn here
     job_id = state.watched_job()
     if job_id:
         live.live_view(job_id)

@@ -7,6 +7,7 @@ that store before it is drawn and `remember` (its on_change) copies the new valu
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import traceback
@@ -154,9 +155,9 @@ def leave_legacy_pages_mode() -> None:
         st.rerun()
 
 
-def go(page_path: str) -> None:
-    """Ask (from an on_click callback) to switch to `page_path` once the script runs."""
-    st.session_state["goto"] = page_path
+def go(page_path: str, anchor: str | None = None) -> None:
+    """Ask (from an on_click callback) to switch to `page_path` once the script runs, scrolled to `anchor`."""
+    st.session_state["goto"] = (page_path, anchor)
 
 
 def page(title: str, caption: str) -> None:
@@ -164,7 +165,38 @@ def page(title: str, caption: str) -> None:
     leave_legacy_pages_mode()
     target = st.session_state.pop("goto", None)
     if target:
-        st.switch_page(target)
+        path, anchor = target
+        st.session_state["scroll_to"] = anchor
+        # An empty mapping, not None: with None Streamlit clears the URL through `query_params.clear()`, which
+        # refuses while a widget of the page we leave is bound to it (Inspect's `tab`), after the callback has
+        # already acted. The target page writes its own parameters (Train: its settings and ?job=).
+        st.switch_page(path, query_params={})
     sidebar()
     st.title(title)
     st.caption(caption)
+
+
+SCROLL_JS = """<script>
+(() => {  // st.html is not iframed: the heading is in this document once the page has drawn it
+  const id = %s, until = Date.now() + 3000;  // elements above it still grow for a moment: hold it in place
+  let stop = false;
+  for (const ev of ["wheel", "touchstart", "keydown", "mousedown"])  // the user scrolls or clicks: let go
+    addEventListener(ev, () => { stop = true; }, {once: true});
+  const hold = () => {
+    const target = document.getElementById(id);
+    if (target) {
+      target.style.scrollMarginTop = "4.5rem";  // clear of the app's top bar
+      if (Math.abs(target.getBoundingClientRect().top - 72) > 8) target.scrollIntoView({block: "start"});
+    }
+    if (!stop && Date.now() < until) setTimeout(hold, 100);
+  };
+  hold();
+})();
+</script>"""
+
+
+def scroll_here(anchor: str) -> None:
+    """Scroll the browser to the heading `anchor` if the click that opened this page asked for it (once)."""
+    if st.session_state.get("scroll_to") == anchor:
+        st.session_state["scroll_to"] = None
+        st.html(SCROLL_JS % json.dumps(anchor), unsafe_allow_javascript=True, width="content")

@@ -149,8 +149,22 @@ def current_augment() -> Augment:
 
 # -- drawing ----------------------------------------------------------------------------------------
 
+def _clamp(key: str, low: Any, high: Any) -> None:
+    """A kept value outside a control's range (from a link or a fix: epochs 5000, 7 layers) would make
+    Streamlit refuse the whole page; show the nearest value instead (Train then says it differs)."""
+    value = state.kept().get(key)
+    if value is None or (low is None and high is None):
+        return
+    low, high = -math.inf if low is None else low, math.inf if high is None else high
+    fitted = (tuple(min(max(v, low), high) for v in value) if isinstance(value, tuple)  # a range slider
+              else min(max(value, low), high))
+    if fitted != value:
+        state.keep(**{key: fitted})
+
+
 def _w(widget: Callable, text: str, key: str, default: Any = None, on_change: Callable | None = None, **kw) -> Any:
-    """Draw `widget` bound to the kept value of `key`."""
+    """Draw `widget` bound to the kept value of `key` (brought into the control's range first)."""
+    _clamp(key, kw.get("min_value"), kw.get("max_value"))
     state.remembered(key, default)
     kw.setdefault("help", CONTROL_HELP.get(key) or (width_help(int(key.rsplit("_", 1)[1])) if key.startswith("cfg_width_")
                                                      else None))
