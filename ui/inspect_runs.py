@@ -17,7 +17,7 @@ TITLES = {"mnist": "MNIST (digits)", "fashion-mnist": "Fashion-MNIST (clothes)"}
 def _start_twin(config: TrainConfig) -> None:
     live.start(config, None)
     if "train_error" not in st.session_state:
-        state.go("pages/train.py")
+        state.go("pages/train.py", anchor="live")
 
 
 def _run_column(run_id: str, dataset: str, key: str, zoom: bool) -> None:
