@@ -5,30 +5,48 @@ until fewer than `per_device` jobs run there, then a plain daemon thread calls `
 with a subscriber that folds training events into the job's state. Readers (any thread, any
 browser session) only ever get `JobSnapshot`s: frozen copies taken under the queue's lock.
 Nothing here touches Streamlit.
+
+Memory: a job holds its splits only while it runs (a queued job holds a function that prepares them),
+and its snapshot keeps compact numbers only: one history row per epoch without the per-layer
+statistics and confusion counts (the run store has those), and at most MAX_TRACE curve points.
+Owners: every job records the session that submitted it; only that owner (or an admin) may stop it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import itertools
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mnistlab.device import cuda_available
 from mnistlab.errors import MnistlabError, RunStoreError
-from mnistlab.experiment import run_experiment
+from mnistlab.experiment import release_memory, run_experiment
 from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress
 from mnistlab.train.prepare import PreparedData
 
 ACTIVE = ("queued", "running")
-DONE = ("finished", "stopped", "diverged", "failed", "cancelled")  # "cancelled": stopped while queued, no run
-MAX_TRACE = 600  # (epoch, loss) points kept for the live curve; older ones are thinned out
+# "stalled": trained to the end but never beat guessing; "cancelled": stopped while queued, no run
+DONE = ("finished", "stalled", "stopped", "diverged", "failed", "cancelled")
+MAX_TRACE = 600  # (epoch, value) points kept per live curve; older ones are thinned out
 KEEP_DONE = 200  # finished jobs remembered per queue (their runs stay in the store regardless)
+KEEP_CURVES = 20  # of those, the newest that keep their history and traces (older ones: outcome only)
+HEAVY = ("layers", "test_confusion")  # EpochEnded fields left out of snapshots: ~10 KB an epoch, in the run store
+WARMUP_S = 3.0  # seconds of training before an ETA: the first steps (allocation, caches) are slow
+WARMUP_FRACTION = 0.05  # ...and this share of all steps (or one whole epoch) measured
+RATE_WINDOW = 25  # progress events (about 5 s of training) the step rate is measured over
+
+
+class JobPermissionError(RunStoreError):
+    """A session asked to stop (or change) a job that another session owns."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +68,13 @@ class JobSnapshot:
     step: int = 0  # steps done in the current epoch
     steps: int = 0  # steps per epoch
     loss: float | None = None  # running training loss of the current epoch
+    accuracy: float | None = None  # running training accuracy of the current epoch
     samples_per_s: float | None = None
-    eta_s: float | None = None  # seconds left, from wall-clock time per step so far
+    eta_s: float | None = None  # seconds left; None while still estimating (see `Eta`)
     elapsed_s: float = 0.0  # wall-clock seconds since training started
-    history: tuple[dict, ...] = ()  # one EpochEnded row (as a dict) per finished epoch
+    history: tuple[dict, ...] = ()  # one EpochEnded row per finished epoch, without the HEAVY fields
     trace: tuple[tuple[float, float], ...] = ()  # (fractional epoch, running loss) a few times a second
+    accuracy_trace: tuple[tuple[float, float], ...] = ()  # (fractional epoch, running training accuracy)
     test_accuracy: float | None = None
     test_loss: float | None = None
     message: str = ""
@@ -92,14 +112,57 @@ def one_line(error: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
+class Eta:
+    """Seconds left from measured step times: the recent training speed, plus each epoch's evaluation.
+
+    Wall-clock time per step so far is wrong early on (setup and the first slow steps dominate it), so
+    there is no estimate until WARMUP_S seconds of training and WARMUP_FRACTION of all steps (or a whole
+    epoch) are measured. Training time comes from the trainer (`elapsed_s`, evaluation excluded); the
+    time spent outside training steps per epoch (evaluation, saving) is measured at each epoch's end.
+    """
+
+    def __init__(self) -> None:
+        self.samples: deque[tuple[int, float]] = deque(maxlen=RATE_WINDOW)  # (steps done, training s)
+        self.setup_s: float | None = None  # wall-clock seconds before the first step (loading, moving data)
+        self.eval_s = 0.0  # wall-clock seconds per epoch outside training steps
+        self.epochs_done = 0
+
+    def __repr__(self) -> str:
+        return f"Eta(samples={len(self.samples)}, eval_s={self.eval_s:.2f}, epochs_done={self.epochs_done})"
+
+    def step(self, done: int, train_s: float, wall_s: float) -> None:
+        if self.setup_s is None:
+            self.setup_s = max(0.0, wall_s - train_s)
+        self.samples.append((done, train_s))
+
+    def epoch(self, epoch: int, train_s: float, wall_s: float) -> None:
+        self.epochs_done = epoch
+        if self.setup_s is not None and epoch:
+            self.eval_s = max(0.0, wall_s - self.setup_s - train_s) / epoch
+
+    def estimate(self, done: int, total: int, steps_per_epoch: int, evaluations_left: int) -> float | None:
+        """Seconds left with `done` of `total` steps trained; None until the warm-up is over."""
+        if len(self.samples) < 2 or not total:
+            return None
+        (d0, t0), (d1, t1) = self.samples[0], self.samples[-1]
+        warm = t1 >= WARMUP_S and (done >= WARMUP_FRACTION * total or done >= steps_per_epoch or self.epochs_done)
+        if not warm or d1 <= d0 or t1 <= t0:
+            return None
+        return max(0, total - done) * (t1 - t0) / (d1 - d0) + max(0, evaluations_left) * self.eval_s
+
+
+DataSource = PreparedData | Callable[[], PreparedData] | None
+
+
 @dataclass
 class _Job:
     snap: JobSnapshot
     cancel: threading.Event = field(default_factory=threading.Event)
-    data: PreparedData | None = None
+    data: DataSource = None  # dropped when the job ends
     data_dir: str | Path | None = None
     runs_dir: str | Path | None = None
     t0: float = 0.0  # monotonic start of training, for ETA
+    eta: Eta = field(default_factory=Eta)
 
 
 class JobQueue:
@@ -125,7 +188,7 @@ class JobQueue:
 
     def submit(self, config: TrainConfig, preset: str | None = None, owner: str = "",
                data_dir: str | Path | None = None, runs_dir: str | Path | None = None,
-               data: PreparedData | None = None) -> str:
+               data: DataSource = None) -> str:
         """Queue `config` as a new job and return its id; it starts as soon as its device is free.
 
         Args:
@@ -133,7 +196,8 @@ class JobQueue:
             preset: the preset name it came from (recorded in the run).
             owner: who submitted it (a browser session id), for `jobs(owner=...)`.
             data_dir / runs_dir: where the data lives and where the run is stored (None: env/default).
-            data: already prepared splits (the dashboard passes cached ones), else loaded by the worker.
+            data: prepared splits, or a function that prepares them when the job starts (so a job waiting in
+                line holds no copy); None: the worker loads them.
         """
         job_id = f"job-{next(self._counter)}-{secrets.token_hex(3)}"
         device = resolve_device(config)
@@ -147,10 +211,19 @@ class JobQueue:
             self._forget_old()
         return job_id
 
-    def stop(self, job_id: str) -> JobSnapshot:
-        """Cancel a queued job, or ask a running one to stop (it ends within one training step)."""
+    def stop(self, job_id: str, owner: str | None = None, admin: bool = False) -> JobSnapshot:
+        """Cancel a queued job, or ask a running one to stop (it ends within one training step).
+
+        Args:
+            owner: the session asking; a job another owner submitted raises JobPermissionError.
+                None (the CLI, tests, the server itself) may stop any job.
+            admin: the server's operator, who may stop any job.
+        """
         with self._lock:
             job = self._get(job_id)
+            if owner is not None and not admin and job.snap.owner != owner:
+                raise JobPermissionError(f"job {job_id} belongs to another session; only its owner (or the "
+                                         "server's operator) can stop it.")
             if job.snap.status == "queued":
                 self._waiting[job.snap.device].remove(job_id)
                 job.snap = replace(job.snap, status="cancelled", position=None, ended=time.time(),
@@ -218,15 +291,22 @@ class JobQueue:
         done = [k for k, j in self._jobs.items() if not j.snap.active]
         for job_id in done[:max(0, len(done) - KEEP_DONE)]:
             del self._jobs[job_id]
+        for job_id in done[max(0, len(done) - KEEP_DONE):max(0, len(done) - KEEP_CURVES)]:
+            job = self._jobs[job_id]
+            if job.snap.history or job.snap.trace:  # the run store keeps the curves of the run
+                job.snap = replace(job.snap, history=(), trace=(), accuracy_trace=())
 
     def _work(self, job_id: str) -> None:
         """The worker thread (no lock held): run the experiment, record how it ended, free the device."""
         job = self._jobs[job_id]  # dict reads are atomic; the entry cannot be forgotten while active
         snap = job.snap
         final: dict = {}
+        data = None
         try:
+            data = job.data() if callable(job.data) else job.data
+            job.data = None  # the worker's own reference is the only one now
             result = run_experiment(snap.config, preset=snap.preset, store=RunStore(job.runs_dir),
-                                    data_dir=job.data_dir, data=job.data, subscribers=[self._subscriber(job_id)],
+                                    data_dir=job.data_dir, data=data, subscribers=[self._subscriber(job_id)],
                                     cancel=job.cancel, owner=snap.owner)
             final = dict(status=result.result.status, message=result.result.message, run_id=result.run_id)
             if result.evaluation is not None:
@@ -235,12 +315,14 @@ class JobQueue:
         except BaseException as error:  # noqa: BLE001 - a job must end with a status, whatever happened
             final = dict(status="failed", message=one_line(error))
         finally:
-            job.data = None  # let the splits go once the run is over
+            data = job.data = None  # let the splits go once the run is over
+            job.eta = Eta()
             with self._lock:
-                job.snap = replace(job.snap, position=None, eta_s=0.0 if final.get("status") == "finished" else None,
-                                   ended=time.time(), **final)
+                job.snap = replace(job.snap, position=None, ended=time.time(),
+                                   eta_s=0.0 if final.get("status") in ("finished", "stalled") else None, **final)
                 self._running[snap.device].remove(job_id)
                 self._dispatch(snap.device)
+            _release()
 
     def _subscriber(self, job_id: str):
         """Fold training events into the job's snapshot (runs on the worker thread)."""
@@ -248,37 +330,58 @@ class JobQueue:
         def on_event(event: Event) -> None:
             with self._lock:
                 job = self._jobs[job_id]
-                job.snap = _apply(job.snap, event, time.monotonic() - job.t0, stopping=job.cancel.is_set())
+                job.snap = _apply(job.snap, event, time.monotonic() - job.t0, stopping=job.cancel.is_set(),
+                                  eta=job.eta)
 
         return on_event
 
 
-def _apply(snap: JobSnapshot, event: Event, wall_s: float, stopping: bool = False) -> JobSnapshot:
+def _release() -> None:
+    """Hand back what a finished run freed: Python's cycles, PyTorch's cached GPU blocks, glibc's free pages."""
+    release_memory()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _traced(trace: tuple, point: tuple[float, float]) -> tuple:
+    """`trace` with `point` appended, thinned to half resolution past MAX_TRACE (the run's whole shape kept)."""
+    trace = (*trace, point)
+    return trace[::2] if len(trace) > MAX_TRACE else trace
+
+
+def _apply(snap: JobSnapshot, event: Event, wall_s: float, stopping: bool = False, eta: Eta | None = None) -> JobSnapshot:
     """The snapshot after one event; `wall_s` is the wall-clock time since the job started.
 
     `stopping`: Stop was pressed, so an epoch that ends now was cut short (its step count stays).
+    `eta`: the job's step-time measurements (updated here); without it there is no ETA.
     """
+    eta = eta or Eta()
     if isinstance(event, RunStarted):
         return replace(snap, run_id=event.run_id or None, device_name=event.device_name,
                        parameter_count=event.parameter_count, steps=event.steps_per_epoch, elapsed_s=wall_s)
     if isinstance(event, StepProgress):
         done = (event.epoch - 1) * event.steps_per_epoch + event.step
-        left = event.epochs * event.steps_per_epoch - done
-        trace = snap.trace + ((event.epoch - 1 + event.step / event.steps_per_epoch, event.loss),)
-        if len(trace) > MAX_TRACE:
-            trace = trace[::2]  # keep the whole run's shape at half the resolution
+        eta.step(done, event.elapsed_s, wall_s)
+        at = event.epoch - 1 + event.step / event.steps_per_epoch
+        accuracy = getattr(event, "accuracy", None)
         return replace(snap, epoch=event.epoch, epochs=event.epochs, step=event.step, steps=event.steps_per_epoch,
-                       loss=event.loss, samples_per_s=event.samples_per_s, elapsed_s=wall_s, trace=trace,
-                       eta_s=wall_s * left / done if done else None)
+                       loss=event.loss, accuracy=accuracy, samples_per_s=event.samples_per_s, elapsed_s=wall_s,
+                       trace=_traced(snap.trace, (at, event.loss)),
+                       accuracy_trace=(snap.accuracy_trace if accuracy is None
+                                       else _traced(snap.accuracy_trace, (at, accuracy))),
+                       eta_s=eta.estimate(done, event.epochs * event.steps_per_epoch, event.steps_per_epoch,
+                                          event.epochs - event.epoch + 1))
     if isinstance(event, EpochEnded):
-        done = event.epoch * snap.steps
-        left = (event.epochs - event.epoch) * snap.steps
+        eta.epoch(event.epoch, event.elapsed_s, wall_s)
+        row = {k: v for k, v in event.__dict__.items() if k not in HEAVY}
         return replace(snap, epoch=event.epoch, epochs=event.epochs, step=snap.step if stopping else snap.steps,
-                       loss=event.train_loss, samples_per_s=event.samples_per_s, elapsed_s=wall_s,
-                       history=snap.history + (dict(event.__dict__),), test_accuracy=event.test_accuracy,
-                       test_loss=event.test_loss, eta_s=wall_s * left / done if done else None)
+                       loss=event.train_loss, accuracy=event.train_accuracy, samples_per_s=event.samples_per_s,
+                       elapsed_s=wall_s, history=(*snap.history, row), test_accuracy=event.test_accuracy,
+                       test_loss=event.test_loss,
+                       eta_s=eta.estimate(event.epoch * snap.steps, event.epochs * snap.steps, snap.steps,
+                                          event.epochs - event.epoch))
     if isinstance(event, RunFinished):
-        return replace(snap, elapsed_s=wall_s)
+        return replace(snap, elapsed_s=wall_s, message=getattr(event, "message", "") or snap.message)
     if isinstance(event, RunFailed):  # extra["run_id"]: the stored failed run, even if it failed before RunStarted
         return replace(snap, message=event.message, elapsed_s=wall_s, run_id=event.extra.get("run_id") or snap.run_id)
     return snap

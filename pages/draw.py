@@ -9,8 +9,8 @@ from mnistlab.errors import MnistlabError
 from mnistlab.imageprep import PreparedImage, prepare_array, prepare_image, style_for
 from mnistlab.insight.saliency import saliency_map
 from mnistlab.predict import predict_image
-from ui import cache, charts, images, state
-from ui.pickers import pick_run
+from ui import cache, charts, images, live, state
+from ui.pickers import best_run, pick_run
 
 CANVAS_PX = 280  # ten screen pixels per MNIST pixel
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
@@ -82,13 +82,14 @@ def main() -> None:
     state.page("Draw", "Write a digit, see what the network sees after MNIST-style preprocessing, and what it "
                        "answers. With a Fashion-MNIST run, draw or upload a garment: it is prepared as Fashion-MNIST "
                        "was.")
+    live.owner_id()  # keep ?me= in the URL, so a reload stays the same owner
     runs = usable_runs()
     if not runs:
         no_runs()
         return
-    fast = next((r.run_id for r in runs if r.preset == "fast" and r.status == "finished"), None)
-    info = pick_run(runs, key="draw_run", label="Model", default=fast,
-                    help="Any run with a saved model; the newest `fast` run is preselected.")
+    best = best_run(runs, state.dataset())
+    info = pick_run(runs, key="draw_run", label="Model", default=best.run_id if best else None,
+                    help="Any run with a saved model; the most accurate recent finished run is preselected.")
     left, middle, right = st.columns([1.1, 0.9, 1.2], gap="large")
     with left:
         try:

@@ -17,6 +17,10 @@ def outcome(info) -> None:
     if info.status == "running":
         st.info("This run is still training; these are its numbers so far.", icon=":material/autorenew:")
         st.page_link("pages/train.py", label="Watch it on Train", icon=":material/arrow_forward:")
+    elif info.status == "stalled":
+        st.warning(f"This run {text}" if text.startswith("did not learn") else
+                   text or "This run did not learn: its accuracy stayed at chance.",
+                   icon=":material/trending_flat:")
     elif info.status == "stopped":
         st.info("Stopped before its last epoch: the results are those of the model when it was stopped.",
                 icon=":material/stop_circle:")
@@ -27,13 +31,22 @@ def outcome(info) -> None:
         st.error(f"This run {what}: {text.rstrip('.')}." if text else f"This run {what}.", icon=":material/error:")
 
 
-def headline(info, ev) -> None:
+def published_figure(info) -> float | None:
+    """The preset's published test accuracy, only for a run of that preset's recipe unchanged."""
     preset = PRESETS.get(info.preset or "")
-    published = preset.published if preset and preset.config.dataset == info.dataset else None
+    if preset is None or preset.config.dataset != info.dataset or not getattr(info, "is_preset", False):
+        return None
+    return preset.published
+
+
+def headline(info, ev) -> None:
+    published = published_figure(info)
     cols = st.columns(5)
     cols[0].metric("Test accuracy", f"{ev.accuracy:.2%}",
                    delta=f"{ev.accuracy - published:+.2%} vs published {published:.1%}" if published else None,
-                   delta_color="normal" if published else "off")
+                   delta_color="normal" if published else "off",
+                   help=None if published or not info.preset else
+                   "Not compared with the preset's published figure: this run changed its recipe.")
     cols[1].metric("Test loss", f"{ev.loss:.4f}")
     cols[2].metric("Epochs", info.epochs_done)
     cols[3].metric("Training time", live.duration(info.train_seconds))
@@ -89,6 +102,7 @@ def first_layer(info) -> None:
 
 def main() -> None:
     state.page("Results", "What one run learned, class by class and image by image.")
+    live.owner_id()  # keep ?me= in the URL, so a reload stays the same owner
     runs = cache.store().list()
     if not runs:
         st.info("No runs yet. Train one on the Train page (or `python -m mnistlab train --preset fast` in a terminal) "

@@ -156,7 +156,7 @@ def test_train_live_then_results_shows_test_accuracy(env):
     assert metric.value == f"{snap.test_accuracy:.2%}"
     assert at.selectbox(key="run").value == snap.run_id
     # a browser reload (a new session) finds the job again through ?job=...
-    again = app("train", query={"job": job_id})
+    again = app("train", query={"job": job_id, "me": at.query_params["me"]})  # a reload keeps the whole address
     assert "Finished: test accuracy" in texts(again, "success")
     assert "another session" not in texts(again, "markdown")  # the reloaded page still owns its job
 

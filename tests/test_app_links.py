@@ -199,3 +199,23 @@ def test_class_means_are_described_as_what_they_are(env, dataset, thing):
     means = next(m.value for m in at.markdown if m.value.startswith("**Average image of each class**"))
     assert "averaged pixel by pixel" in means and f"typical {thing}" in means
     assert "no hidden layer" not in means and ("digit" not in means or dataset == "mnist")
+
+
+def test_compare_selection_is_a_link_and_unknown_runs_are_a_notice(env):
+    from mnistlab.experiment import run_experiment
+    from mnistlab.models.spec import MLPSpec
+    from mnistlab.runs.store import RunStore
+    from mnistlab.train.config import TrainConfig
+
+    _, runs_dir = env
+    config = TrainConfig(model=MLPSpec(hidden=(16,)), epochs=1, batch_size=50, device="cpu")
+    ids = [run_experiment(config.with_(seed=s), store=RunStore(runs_dir), owner="cli").run_id for s in (0, 1, 2)]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["runs"] = f"{ids[1]},20990101-000000-mnist-gone-abcdef"
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="compare_runs").value == [ids[1]]
+    assert any("Ignored from the link" in str(c.value) for c in at.caption)
+    at.multiselect(key="compare_runs").set_value([ids[0], ids[2]]).run()
+    assert at.query_params["runs"] == [f"{ids[0]},{ids[2]}"] or at.query_params["runs"] == f"{ids[0]},{ids[2]}"

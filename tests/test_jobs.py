@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -13,6 +14,7 @@ from mnistlab.jobs import JobQueue, JobSnapshot, resolve_device
 from mnistlab.models.spec import MLPSpec
 from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig
+from mnistlab.train.prepare import prepare_data
 
 TIMEOUT = 60  # seconds; each tiny run takes well under one
 
@@ -101,7 +103,8 @@ def test_stop_running_job_keeps_a_stopped_run(tiny_data_dir, runs_dir):
     job_id = queue.submit(long, preset="fast", owner="bob", data_dir=tiny_data_dir, runs_dir=runs_dir)
     wait_until(lambda: queue.snapshot(job_id).trace)  # the first progress event has arrived
     live = queue.snapshot(job_id)
-    assert live.status == "running" and live.run_id and live.samples_per_s > 0 and live.eta_s > 0
+    assert live.status == "running" and live.run_id and live.samples_per_s > 0
+    assert live.eta_s is None  # still estimating: far less than WARMUP_S of training so far
     assert live.trace and 0 < live.progress < 1
     asked = time.monotonic()
     queue.stop(job_id)
@@ -187,3 +190,124 @@ def test_device_lines():
     assert resolve_device(tiny(device="cpu")) == "cpu"
     assert resolve_device(tiny(device="cuda")) == "cuda"
     assert resolve_device(TrainConfig(engine="numpy", loss="mse", device="cpu")) == "cpu"
+
+
+# -- memory, ETA, running accuracy, owners, stalled runs -------------------------------------------------
+
+def fake_experiment(events, status: str = "finished", message: str = "", seen: list | None = None):
+    """A stand-in for run_experiment: emits `events` to the job's subscriber and ends with `status`."""
+    from types import SimpleNamespace
+
+    def run(config, *, data=None, subscribers=(), **kwargs):
+        if seen is not None:
+            seen.append(data)
+        for event in events:
+            for subscriber in subscribers:
+                subscriber(event)
+        return SimpleNamespace(run_id="run-x", evaluation=None, result=SimpleNamespace(status=status, message=message))
+
+    return run
+
+
+def epoch_events(epochs: int, steps: int = 12):
+    """What a 500-epoch tiny run emits: progress a few times an epoch, and heavy per-epoch statistics."""
+    from mnistlab.train.events import EpochEnded, RunStarted, StepProgress
+
+    layers = tuple({"name": f"layer {k}", "histogram": list(range(64)), "grad_histogram": list(range(64))}
+                   for k in range(3))
+    confusion = tuple(tuple(range(10)) for _ in range(10))
+    yield RunStarted("run-x", {}, "cpu", "CPU", 1000, steps, 600, 0, 200)
+    for e in range(1, epochs + 1):
+        for s in (4, 8):
+            yield StepProgress(e, epochs, s, steps, 0.5, 1000.0, e * 0.1, accuracy=0.8)
+        yield EpochEnded(e, epochs, 0.5, 0.8, None, None, 0.4, 0.85, 0.01, 0.1, 1000.0, e * 0.1,
+                         layers=layers, test_confusion=confusion)
+
+
+def test_snapshot_memory_stays_bounded_over_500_epochs(monkeypatch):
+    import gc
+    import pickle
+    import weakref
+
+    class Splits:  # stands in for PreparedData: weak-referenceable, so we can see it is let go
+        pass
+
+    seen: list = []
+    monkeypatch.setattr(jobs_module, "run_experiment", fake_experiment(list(epoch_events(500)), seen=seen))
+    queue = new_queue()
+    made = []
+    job_id = queue.submit(tiny(epochs=500), data=lambda: made.append(Splits()) or made[-1])
+    snap = queue.wait(job_id, TIMEOUT)
+    assert snap.status == "finished" and len(snap.history) == 500
+    assert all("layers" not in row and "test_confusion" not in row for row in snap.history)
+    assert len(snap.trace) <= jobs_module.MAX_TRACE and len(snap.accuracy_trace) <= jobs_module.MAX_TRACE
+    assert len(pickle.dumps(snap)) < 250_000, "500 epochs of numbers, not of histograms (~5 MB)"
+    alive = weakref.ref(made[0])
+    assert seen[0] is made[0]  # prepared when the job started, not when it was queued
+    made.clear()
+    seen.clear()
+    gc.collect()
+    assert alive() is None, "a finished job must not keep its splits"
+
+
+def test_queued_job_holds_no_prepared_data(tiny_data_dir, runs_dir, gated):
+    queue = new_queue()
+    calls: list[int] = []
+    first = queue.submit(tiny(), data_dir=tiny_data_dir, runs_dir=runs_dir)
+    second = queue.submit(tiny(), data_dir=tiny_data_dir, runs_dir=runs_dir,
+                          data=lambda: calls.append(1) or prepare_data(tiny(), tiny_data_dir))
+    assert queue.snapshot(second).status == "queued" and calls == []
+    gated.set()
+    assert queue.wait(first, TIMEOUT).status == "finished"
+    assert queue.wait(second, TIMEOUT).status == "finished" and calls == [1]
+
+
+def test_eta_waits_for_a_warm_up_then_follows_the_recent_step_rate():
+    from mnistlab.train.events import EpochEnded, RunStarted, StepProgress
+
+    eta = jobs_module.Eta()
+    snap = JobSnapshot("j", "", None, tiny(), "cpu", "running")
+    steps, epochs = 1000, 10  # 10,000 steps: at 100 steps/s after a slow start, 100 s of training
+    snap = jobs_module._apply(snap, RunStarted("r", {}, "cpu", "CPU", 1, steps, 1, 0, 1), 1.0, eta=eta)
+
+    def progress(done: int, train_s: float, wall_s: float):
+        epoch, step = divmod(done, steps)
+        event = StepProgress(epoch + 1, epochs, step, steps, 1.0, 1.0, train_s, accuracy=0.5)
+        return jobs_module._apply(snap, event, wall_s, eta=eta)
+
+    snap = progress(20, 2.0, 3.0)  # 10 steps/s while warming up: wall-clock rate says 33 minutes
+    assert snap.eta_s is None  # "estimating…", not 20:12
+    for k in range(1, 61):  # then 100 steps/s for 6 s
+        snap = progress(20 + 10 * k, 2.0 + 0.1 * k, 3.0 + 0.1 * k)
+    assert snap.eta_s is not None
+    done = 20 + 10 * 60
+    assert snap.eta_s == pytest.approx((steps * epochs - done) / 100, rel=0.05)
+    assert snap.accuracy_trace[-1] == (done / steps, 0.5) and snap.accuracy == 0.5
+    # an epoch's end measures the time spent outside training (evaluation): 2 s per epoch from now on
+    end = EpochEnded(1, epochs, 1.0, 0.5, None, None, 1.0, 0.5, 0.1, 10.0, 100.0, elapsed_s=10.0)
+    snap = jobs_module._apply(replace(snap, steps=steps), end, wall_s=1.0 + 10.0 + 2.0, eta=eta)
+    assert snap.eta_s == pytest.approx(9 * steps / 100 + 9 * 2.0, rel=0.05)
+
+
+def test_only_the_owner_or_an_admin_stops_a_job(tiny_data_dir, runs_dir, gated):
+    queue = new_queue()
+    running = queue.submit(tiny(), owner="web-aaaaaa", data_dir=tiny_data_dir, runs_dir=runs_dir)
+    queued = queue.submit(tiny(), owner="web-aaaaaa", data_dir=tiny_data_dir, runs_dir=runs_dir)
+    with pytest.raises(jobs_module.JobPermissionError, match="belongs to another session"):
+        queue.stop(queued, owner="web-bbbbbb")
+    with pytest.raises(RunStoreError):  # a user error like the others
+        queue.stop(running, owner="web-bbbbbb")
+    assert queue.snapshot(queued).status == "queued" and not queue._jobs[running].cancel.is_set()
+    assert queue.stop(queued, owner="web-bbbbbb", admin=True).status == "cancelled"
+    assert queue.stop(running, owner="web-aaaaaa").message == "stopping…"
+    gated.set()
+    assert queue.wait(running, TIMEOUT).status == "stopped"
+
+
+def test_a_stalled_run_ends_as_stalled_with_its_message(monkeypatch):
+    message = "did not learn: the learning rate 1e-06 is far below sgd's usual range: try 0.1"
+    monkeypatch.setattr(jobs_module, "run_experiment", fake_experiment(list(epoch_events(2)), "stalled", message))
+    queue = new_queue()
+    snap = queue.wait(queue.submit(tiny()), TIMEOUT)
+    assert snap.status == "stalled" and snap.message == message and not snap.active
+    assert "stalled" in jobs_module.DONE and snap.eta_s == 0.0

@@ -3,11 +3,22 @@
 Big read-only objects (splits, evaluations, the job queue) are `st.cache_resource`: shared, never
 copied. Small derived arrays are `st.cache_data`. Every key carries a "stamp" (file sizes and
 modification times), so a fetched dataset or a finished run is picked up at once.
+
+What holds memory, for all sessions of the server together (each cache is bounded by entries and,
+for per-run objects, by an idle time-to-live, so a server open for a term does not grow):
+- `_split`: full splits as uint8 tensors, ≈ 55 MB per dataset (train + test), 4 entries: both datasets.
+- `_model`: a run's model on the CPU, 4 bytes a parameter (1024-wide `fast` ≈ 3 MB), 4 entries, 1 h.
+- `_evaluation`: a run's test predictions and probabilities, ≈ 0.5 MB each, 16 entries, 1 h.
+- `_file_bytes`: downloads (a model file can be tens of MB), 4 entries, 10 min.
+- the job queue (`mnistlab.jobs`): running jobs hold their training splits until they end; queued ones
+  hold only `preparer`'s function over the shared `_split` tensors; finished ones keep small snapshots.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +100,15 @@ def prepared(config: TrainConfig) -> PreparedData:
     return prepare_data(config, train=split(config.dataset, "train"), test=split(config.dataset, "test"))
 
 
+def preparer(config: TrainConfig) -> Callable[[], PreparedData]:
+    """A function a job's worker calls when it starts to cut its splits: a job waiting in line holds no copy.
+
+    It closes over the cached full splits (shared), and calls no Streamlit (workers never do).
+    """
+    train, test = split(config.dataset, "train"), split(config.dataset, "test")
+    return partial(prepare_data, config, train=train, test=test)
+
+
 # -- runs -------------------------------------------------------------------------------------------
 
 def store() -> RunStore:
@@ -99,7 +119,7 @@ def _run_stamp(run_id: str, name: str) -> tuple:
     return stamp([store().path(run_id) / name])
 
 
-@st.cache_resource(max_entries=16, show_spinner="Loading the run's predictions…")
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Loading the run's predictions…")
 def _evaluation(runs_dir: str, run_id: str, stamp: tuple) -> Evaluation | None:
     return load_evaluation(RunStore(runs_dir), run_id)
 
@@ -109,7 +129,7 @@ def evaluation(run_id: str) -> Evaluation | None:
     return _evaluation(str(state.runs_dir()), run_id, _run_stamp(run_id, "predictions.safetensors"))
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner="Loading the model…")
 def _model(runs_dir: str, run_id: str, stamp: tuple) -> MLP:
     return load_run_model(RunStore(runs_dir), run_id).eval()
 
@@ -149,7 +169,7 @@ def run_config(run_id: str) -> dict:
     return _config(str(state.runs_dir()), run_id, _run_stamp(run_id, "config.json"))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=4, ttl=600, show_spinner=False)
 def _file_bytes(path: str, stamp: tuple) -> bytes:
     return Path(path).read_bytes()
 

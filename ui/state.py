@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import traceback
 from collections.abc import Callable
@@ -90,17 +91,24 @@ def sidebar() -> None:
 
 # -- who I am, what I watch ------------------------------------------------------------------------
 
+OWNER_PARAM = "me"  # ?me=<owner id>: who this browser is, kept across reloads (ui.live.owner_id writes it)
+OWNER_ID = re.compile(r"^web-[0-9a-f]{6,32}$")  # the ids made here; anything else in the URL is ignored
+
+
 def owner() -> str:
-    """A short id for this browser session (jobs are tagged with it)."""
-    return st.session_state.setdefault("owner", f"web-{secrets.token_hex(3)}")
+    """A short id for this browser (jobs and runs are tagged with it): the URL's `?me=`, so a reload is the
+    same person, else a new one."""
+    if "owner" not in st.session_state:
+        linked = st.query_params.get(OWNER_PARAM)
+        st.session_state["owner"] = linked if linked and OWNER_ID.fullmatch(linked) else f"web-{secrets.token_hex(3)}"
+    return st.session_state["owner"]
 
 
 def watched_job() -> str | None:
     """The job this session follows: its own latest, else the one in the URL (?job=..., after a reload)."""
     job_id = st.session_state.get("job_id")
     if not job_id and st.query_params.get("job"):
-        job_id = st.session_state["job_id"] = st.query_params["job"]
-        my_jobs().add(job_id)  # a reload is the same person: the job stays theirs
+        job_id = st.session_state["job_id"] = st.query_params["job"]  # watched; owned only if ?me= says so
     return job_id
 
 
