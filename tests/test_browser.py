@@ -331,3 +331,78 @@ def test_draw_a_digit_and_inspect_the_vanishing_gradients(server, chromium, shot
         settle(page)
         assert_clean(page)
         shot(page, shots / "inspect_representations.png")
+
+
+# A `fast` run at learning rate 10 from a link (its settings in the URL), by data: long enough for a classmate's
+# browser to open it while it trains, ending at chance ("did not learn").
+STALLED = {
+    "tiny": "preset=fast&lr=10&hidden=64&epochs=300",
+    "real": "preset=fast&lr=10&hidden=256&train_subset=12000&epochs=8",
+    "readme": "preset=fast&lr=10&epochs=3",
+}
+
+
+def test_a_run_that_does_not_learn_its_fix_and_a_classmate_watching(server, chromium, shots, tmp_path):
+    """fast at lr 10 opened from a link and started; a second browser watches that job (and cannot stop it);
+    both see "did not learn"; Inspect's diagnosis puts the learning rate first and its fix, like the twin
+    button, lands on Train once, without an error."""
+    import re
+    from urllib.parse import parse_qs
+
+    readme = shots == SHOTS
+    query = STALLED["readme" if readme else "real" if server.real_data else "tiny"]
+    did_not_learn = re.compile("did not learn", re.IGNORECASE)
+    (tmp_path / "classmate").mkdir()
+    with browsing(chromium, server, tmp_path) as page, browsing(chromium, server, tmp_path / "classmate") as other:
+        page.goto(f"{server.url}/train?{query}")
+        page.get_by_role("heading", name="Train", exact=True, level=1).wait_for()
+        settle(page)
+        assert_clean(page)
+        assert page.locator(".st-key-cfg_lr").get_by_text("10", exact=True).count()  # the link's lr is shown
+        page.locator(".st-key-start button").first.click()
+        # page.url misses history.replaceState (how Streamlit writes the address): read the page's own location.
+        job = poll(lambda: parse_qs(page.evaluate("location.search").lstrip("?")).get("job"),
+                   "the job's id in the address", 30)[0]
+
+        other.goto(f"{server.url}/train?job={job}")  # a classmate given the job's address
+        other.get_by_role("heading", name="Train", exact=True, level=1).wait_for()
+        poll(lambda: progress(other) or other.get_by_text(did_not_learn).count(), "the classmate's live view", RUN_S)
+        other.get_by_text("only its owner can stop it").first.wait_for()
+        assert other.locator(".st-key-stop button").count() == 0
+        assert_clean(other)
+
+        page.get_by_text(did_not_learn).first.wait_for(timeout=RUN_S * 1000)
+        other.get_by_text(did_not_learn).first.wait_for(timeout=60_000)  # the watcher follows it to its end
+        settle(page)
+        assert_clean(page)
+        shot(page, shots / "train_stalled.png")
+        stalled = poll(lambda: [r for r in runs(server.runs_dir) if r.get("status") == "stalled"],
+                       "the stalled run in the store", 30)[0]
+        assert "learning rate of 10" in stalled["message"], stalled["message"]
+
+        page.goto(f"{server.url}/inspect?run={stalled['run_id']}&tab=Diagnose")
+        page.get_by_role("heading", name="Inspect", exact=True, level=1).wait_for()
+        fix = page.get_by_role("button", name=re.compile(r"Try it: lr 10(\.0)? → "))
+        fix.first.wait_for()
+        settle(page)
+        assert_clean(page)
+        shot(page, shots / "inspect_stalled.png")
+        fix.first.click()
+        page.get_by_role("heading", name="Train", exact=True, level=1).wait_for()
+        settle(page)
+        assert_clean(page)
+        address = poll(lambda: (q := page.evaluate("location.search")) and "lr=" in q and q, "the fix in the address", 10)
+        assert "lr=0.001" in address, address  # Train shows the fix, ready to start
+
+        before = len(runs(server.runs_dir))
+        page.goto(f"{server.url}/inspect?run={stalled['run_id']}&tab=Side+by+side")
+        twin = page.get_by_role("button", name=re.compile("Train the Fashion-MNIST"))
+        twin.first.wait_for()
+        settle(page)
+        twin.first.click()
+        page.get_by_role("heading", name="Train", exact=True, level=1).wait_for()
+        settle(page)
+        assert_clean(page)
+        poll(lambda: len(runs(server.runs_dir)) > before, "the twin's run", RUN_S)
+        made = [r for r in runs(server.runs_dir)[before:] if r.get("dataset") == "fashion-mnist"]
+        assert len(made) == 1, made  # queued once
