@@ -13,7 +13,6 @@ from ui import cache, charts, images, live, state
 from ui.pickers import best_run, pick_run
 
 CANVAS_PX = 280  # ten screen pixels per MNIST pixel
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
 
 def usable_runs() -> list:
@@ -33,8 +32,11 @@ def drawing(dataset: str) -> PreparedImage | None:
                                   required=True, help="Draw with the mouse or a finger, upload a photo or scan, "
                                   "or take a random image from the test set.")
     if source == "Upload":
-        upload = st.file_uploader("A photo or scan of one digit or garment", type=UPLOAD_TYPES, key="draw_upload",
-                                  help="Dark on light or light on dark; it is cropped, scaled and centred like MNIST.")
+        # No `type=` filter: Streamlit raises on a file the browser's picker let through (.svg, .ico); every file
+        # is checked by prepare_image instead, which says in one sentence what it accepts.
+        upload = st.file_uploader("A photo or scan of one digit or garment", key="draw_upload",
+                                  help="PNG, JPEG, GIF, BMP, WebP, TIFF or PPM; dark on light or light on dark. It is "
+                                  "cropped, scaled and centred like MNIST.")
         return prepare_image(upload.getvalue(), upload.name, style_for(dataset)) if upload is not None else None
     if source == "Test image":
         if not cache.present(dataset):

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from app_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
 from mnistlab.experiment import run_experiment
@@ -29,13 +30,7 @@ def no_data(monkeypatch, tmp_path, runs_dir):
 
 
 def app(page: str = "home", query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.query_params.update(query or {})
-    at.run()
-    if page != "home":
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(page, query, timeout=30)
 
 
 def texts(at: AppTest, kind: str) -> str:

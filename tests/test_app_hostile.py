@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from app_helpers import open_app
 
 from mnistlab.experiment import run_experiment
 from mnistlab.models.spec import MLPSpec
@@ -22,15 +22,6 @@ DAMAGE = {  # run file → content: each makes the run unreadable as a whole
     "run.json": '{"status": "finished", "test_accuracy": "high"}',
     "config.json-no-config": '{"preset": null}',
 }
-
-
-def _open(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params.update(query or {})
-    at.run()
-    if page != "home":
-        at.switch_page(f"pages/{page}.py").run()
-    return at
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ def two_runs(env):
 def test_one_damaged_run_never_breaks_a_page(two_runs, page, damage):
     store, good, bad = two_runs
     (store.path(bad) / damage.split("-")[0]).write_text(DAMAGE[damage])
-    at = _open(page)
+    at = open_app(page, check=False)
     assert not at.exception, at.exception
     errors = " ".join(str(e.value) for e in at.error)
     assert "Something went wrong" not in errors, errors
@@ -71,7 +62,19 @@ def test_a_stored_spec_too_big_for_this_machine_is_an_error_box_not_a_crash(two_
 
     save_file({"x": torch.zeros(1)}, str(store.path(good) / "model.safetensors"),
               metadata={"mnistlab_spec": huge.to_json()})
-    at = _open("results", {"run": good})
+    at = open_app("results", {"run": good}, check=False)
     assert not at.exception, at.exception
     tabs_errors = " ".join(str(e.value) for e in at.error)
     assert "Something went wrong" not in tabs_errors
+
+
+@pytest.mark.parametrize("name,mime", [("a.svg", "image/svg+xml"), ("a.ppm", "image/x-portable-pixmap"),
+                                       ("a.ico", "image/x-icon"), ("a.png", "image/png")])
+def test_an_upload_on_draw_of_any_type_is_a_sentence_never_an_exception(two_runs, name, mime):
+    store, good, _ = two_runs
+    at = open_app("draw", {"run": good})
+    at.segmented_control(key="draw_source").set_value("Upload").run()
+    content = b'<svg xmlns="http://www.w3.org/2000/svg"/>' if name.endswith("svg") else b"\x00\x01 not an image"
+    at.file_uploader(key="draw_upload").set_value((name, content, mime)).run()
+    assert not at.exception, at.exception
+    assert any("not an image file mnistlab can read" in str(e.value) for e in at.error), [e.value for e in at.error]

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from app_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
 from mnistlab.experiment import run_experiment
@@ -22,13 +23,7 @@ pytestmark = pytest.mark.usefixtures("app_caches")
 
 def open_page(page: str, query: dict | None = None) -> AppTest:
     """A fresh browser session (a new tab, a reload, a classmate's machine) opening `page` with `query`."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params.update(query or {})
-    at.run()
-    if page != "home":
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(page, query)
 
 
 def url(at: AppTest) -> dict[str, str]:

@@ -424,3 +424,27 @@ def test_a_damaged_run_never_makes_a_command_crash_or_hides_the_others(damaged, 
     assert good in listed  # the intact run is always listed
     assert main(["evaluate", good, "--json", "--runs-dir", str(store.root)]) == 0
     capsys.readouterr()
+
+
+def test_predict_json_with_nan_weights_is_strict_json_that_says_why(stored_run, tmp_path, capsys):
+    import shutil
+
+    import torch
+    from PIL import Image
+
+    from mnistlab.runs import record
+    from mnistlab.runs.files import save_model
+    from mnistlab.runs.store import RunStore
+
+    store, run_id = stored_run
+    copy = RunStore(tmp_path / "runs")
+    shutil.copytree(store.path(run_id), copy.path(run_id))
+    model = record.load_run_model(copy, run_id)
+    with torch.no_grad():
+        model.hidden_layers()[-1].weight.fill_(float("nan"))
+    save_model(copy.path(run_id) / "model.safetensors", model)
+    image = tmp_path / "digit.png"
+    Image.frombytes("L", (8, 8), bytes([0, 255] * 32)).save(image)
+    assert main(["predict", "--run", run_id, str(image), "--json", "--runs-dir", str(copy.root)]) == 0
+    data = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in --json"))
+    assert all(p is None for p in data["probabilities"].values()) and data["non_finite"]["count"] == 10
