@@ -119,7 +119,9 @@ def main() -> None:
         headline(info, ev)
     downloads(info)
     if not history.empty:
-        loss, acc = charts.curves(history)
+        smoothing = (cache.run_config(info.run_id).get("config") or {}).get("label_smoothing") or 0.0
+        loss, acc = charts.curves(history, classes=len(ev.classes) if ev is not None else 10,
+                                  label_smoothing=float(smoothing))
         left, right = st.columns(2)
         left.plotly_chart(loss, key="loss_curve", config={"displayModeBar": False})
         right.plotly_chart(acc, key="accuracy_curve", config={"displayModeBar": False})

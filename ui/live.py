@@ -151,7 +151,7 @@ def _outcome(snap: JobSnapshot) -> None:
 
 
 def _charts(snap: JobSnapshot) -> None:
-    loss, acc = charts.curves(snap.history, snap.epochs, snap.trace)
+    loss, acc = charts.curves(snap.history, snap.epochs, snap.trace, label_smoothing=snap.config.label_smoothing)
     if snap.accuracy_trace:  # running training accuracy within epochs: the chart has a line from the first second
         xs, ys = zip(*snap.accuracy_trace, strict=True)
         acc.add_scatter(x=xs, y=ys, name="train (running)", mode="lines", opacity=0.6,
