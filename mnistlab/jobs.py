@@ -27,6 +27,7 @@ from pathlib import Path
 
 from mnistlab.device import cuda_available
 from mnistlab.errors import MnistlabError, RunStoreError
+from mnistlab.eta import Eta
 from mnistlab.experiment import release_memory, run_experiment
 from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig
@@ -40,9 +41,6 @@ MAX_TRACE = 600  # (epoch, value) points kept per live curve; older ones are thi
 KEEP_DONE = 200  # finished jobs remembered per queue (their runs stay in the store regardless)
 KEEP_CURVES = 20  # of those, the newest that keep their history and traces (older ones: outcome only)
 HEAVY = ("layers", "test_confusion")  # EpochEnded fields left out of snapshots: ~10 KB an epoch, in the run store
-WARMUP_S = 3.0  # seconds of training before an ETA: the first steps (allocation, caches) are slow
-WARMUP_FRACTION = 0.05  # ...and this share of all steps (or one whole epoch) measured
-RATE_WINDOW = 25  # progress events (about 5 s of training) the step rate is measured over
 
 
 class JobPermissionError(RunStoreError):
@@ -110,45 +108,6 @@ def one_line(error: BaseException) -> str:
     """A user-facing one-line description of an exception."""
     text = str(error) if isinstance(error, MnistlabError) else f"{type(error).__name__}: {error}"
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
-
-
-class Eta:
-    """Seconds left from measured step times: the recent training speed, plus each epoch's evaluation.
-
-    Wall-clock time per step so far is wrong early on (setup and the first slow steps dominate it), so
-    there is no estimate until WARMUP_S seconds of training and WARMUP_FRACTION of all steps (or a whole
-    epoch) are measured. Training time comes from the trainer (`elapsed_s`, evaluation excluded); the
-    time spent outside training steps per epoch (evaluation, saving) is measured at each epoch's end.
-    """
-
-    def __init__(self) -> None:
-        self.samples: deque[tuple[int, float]] = deque(maxlen=RATE_WINDOW)  # (steps done, training s)
-        self.setup_s: float | None = None  # wall-clock seconds before the first step (loading, moving data)
-        self.eval_s = 0.0  # wall-clock seconds per epoch outside training steps
-        self.epochs_done = 0
-
-    def __repr__(self) -> str:
-        return f"Eta(samples={len(self.samples)}, eval_s={self.eval_s:.2f}, epochs_done={self.epochs_done})"
-
-    def step(self, done: int, train_s: float, wall_s: float) -> None:
-        if self.setup_s is None:
-            self.setup_s = max(0.0, wall_s - train_s)
-        self.samples.append((done, train_s))
-
-    def epoch(self, epoch: int, train_s: float, wall_s: float) -> None:
-        self.epochs_done = epoch
-        if self.setup_s is not None and epoch:
-            self.eval_s = max(0.0, wall_s - self.setup_s - train_s) / epoch
-
-    def estimate(self, done: int, total: int, steps_per_epoch: int, evaluations_left: int) -> float | None:
-        """Seconds left with `done` of `total` steps trained; None until the warm-up is over."""
-        if len(self.samples) < 2 or not total:
-            return None
-        (d0, t0), (d1, t1) = self.samples[0], self.samples[-1]
-        warm = t1 >= WARMUP_S and (done >= WARMUP_FRACTION * total or done >= steps_per_epoch or self.epochs_done)
-        if not warm or d1 <= d0 or t1 <= t0:
-            return None
-        return max(0, total - done) * (t1 - t0) / (d1 - d0) + max(0, evaluations_left) * self.eval_s
 
 
 DataSource = PreparedData | Callable[[], PreparedData] | None
