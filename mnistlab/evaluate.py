@@ -8,10 +8,10 @@ import numpy as np
 import torch
 
 from mnistlab.data.split import Split
-from mnistlab.models.torch_mlp import MLP, output_probabilities
+from mnistlab.models.inputs import EVAL_BATCH as EVAL_BATCH  # re-exported for the callers that batch splits
+from mnistlab.models.inputs import to_inputs
+from mnistlab.models.torch_mlp import MLP, eval_mode, output_probabilities
 from mnistlab.train.losses import compute_loss
-
-EVAL_BATCH = 10_000  # forward passes over a split in chunks of this many images
 
 
 @dataclass(frozen=True)
@@ -69,15 +69,13 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: i
 def evaluate(model: MLP, split: Split, loss: str = "ce", device: torch.device | str | None = None) -> Evaluation:
     """Run `model` over `split` in eval mode and collect every metric the dashboard shows."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     probs, loss_sum = [], 0.0
-    for images, labels in zip(split.images.split(EVAL_BATCH), split.labels.split(EVAL_BATCH)):
-        x, y = images.to(device).float().div_(255.0), labels.to(device)
-        logits = model(x)
-        loss_sum += float(compute_loss(logits, y, loss, model.spec.output)) * len(y)
-        probs.append(output_probabilities(logits, model.spec.output).float().cpu())
-    model.train(was_training)
+    with eval_mode(model):
+        for images, labels in zip(split.images.split(EVAL_BATCH), split.labels.split(EVAL_BATCH)):
+            x, y = to_inputs(images.to(device)), labels.to(device)
+            logits = model(x)
+            loss_sum += float(compute_loss(logits, y, loss, model.spec.output)) * len(y)
+            probs.append(output_probabilities(logits, model.spec.output).float().cpu())
     probabilities = torch.cat(probs).numpy() if probs else np.zeros((0, 10), np.float32)
     labels = split.labels.cpu().numpy()
     predictions = probabilities.argmax(1).astype(np.int64)

@@ -14,7 +14,7 @@ from mnistlab.device import device_name, pick_device
 from mnistlab.errors import DeviceError, MnistlabError, RunStoreError
 from mnistlab.evaluate import Evaluation, evaluate
 from mnistlab.memory import check_training_fits
-from mnistlab.runs.record import RunRecorder, epochs_dir, save_artifacts
+from mnistlab.runs.record import RunRecorder, epochs_dir, save_artifacts, weights_saver
 from mnistlab.runs.store import RunStore, describe_os_error
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.events import RunFailed, Subscriber
@@ -75,7 +75,7 @@ def run_experiment(config: TrainConfig, *, preset: str | None = None, store: Run
     subscribers = [RunRecorder(store, run_id), *subscribers]
     try:
         result = train(config, data=data, subscribers=subscribers, cancel=cancel, run_id=run_id,
-                       snapshot_dir=epochs_dir(store, run_id))
+                       save_weights=weights_saver(epochs_dir(store, run_id)))
         evaluation = None
         if result.model is not None:
             evaluation = evaluate(result.model, data.test, config.loss)

@@ -12,7 +12,8 @@ import torch
 from mnistlab.data.datasets import dataset_info
 from mnistlab.errors import RunStoreError
 from mnistlab.imageprep import PreparedImage, prepare_image, style_for
-from mnistlab.models.torch_mlp import MLP, output_probabilities
+from mnistlab.models.inputs import to_inputs
+from mnistlab.models.torch_mlp import MLP, eval_mode, output_probabilities
 from mnistlab.runs.record import load_run_model
 from mnistlab.runs.store import RunStore, check_run_id
 
@@ -41,11 +42,9 @@ def predict_image(model: MLP, image28: np.ndarray, classes: tuple[str, ...] | li
     assert image28.shape == (28, 28) and image28.dtype == np.uint8, f"expected uint8 (28, 28), got {image28.dtype} {image28.shape}"
     assert len(classes) == model.spec.sizes[-1], f"{len(classes)} class names for {model.spec.sizes[-1]} outputs"
     device = next(model.parameters()).device
-    x = torch.from_numpy(image28.copy()).to(device).float().div_(255.0).unsqueeze(0)  # (1, 28, 28), as to_inputs
-    was_training = model.training
-    model.eval()  # dropout off, batch norm on its running statistics
-    probs = output_probabilities(model(x), model.spec.output)[0].double().cpu().numpy()  # standardisation is inside
-    model.train(was_training)
+    x = to_inputs(torch.from_numpy(image28.copy()).to(device)).unsqueeze(0)  # (1, 28, 28)
+    with eval_mode(model):  # dropout off, batch norm on its running statistics; standardisation is inside
+        probs = output_probabilities(model(x), model.spec.output)[0].double().cpu().numpy()
     label = int(probs.argmax())
     return Prediction(label, classes[label], tuple(float(p) for p in probs), tuple(classes), image28)
 

@@ -8,7 +8,7 @@ from mnistlab.data.fetch import fetch_dataset
 from mnistlab.errors import MnistlabError
 from mnistlab.lessons import LESSONS
 from mnistlab.presets import PRESETS
-from ui import cache, live, state, widgets
+from ui import cache, live, pickers, state, widgets
 
 TOUR = [
     ("pages/data.py", "Explore the data", ":material/grid_view:",
@@ -73,7 +73,7 @@ def latest_runs() -> None:
                 "`python -m mnistlab train --preset fast`: runs from both show up here.", icon=":material/history:")
         return
     table = pd.DataFrame([{"Created": r.created[5:16].replace("T", " "), "Status": r.status,
-                           "Test accuracy": r.test_accuracy, "Dataset": r.dataset, "Preset": r.preset or "custom",
+                           "Test accuracy": r.test_accuracy, "Dataset": r.dataset, "Recipe": pickers.recipe(r),
                            "Model": r.description, "Training": live.duration(r.train_seconds), "Run": r.run_id}
                           for r in runs])
     st.dataframe(table, hide_index=True, key="latest_runs", column_config={

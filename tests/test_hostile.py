@@ -441,7 +441,7 @@ def test_predict_json_with_nan_weights_is_strict_json_that_says_why(stored_run, 
     shutil.copytree(store.path(run_id), copy.path(run_id))
     model = record.load_run_model(copy, run_id)
     with torch.no_grad():
-        model.hidden_layers()[-1].weight.fill_(float("nan"))
+        model.linears()[-1].weight.fill_(float("nan"))
     save_model(copy.path(run_id) / "model.safetensors", model)
     image = tmp_path / "digit.png"
     Image.frombytes("L", (8, 8), bytes([0, 255] * 32)).save(image)

@@ -49,7 +49,7 @@ def test_weight_histograms_count_every_weight_of_every_layer():
     hists = weight_histograms(model, bins=12)
     assert [(h.layer, h.fan_in, h.fan_out) for h in hists] == [("layer 1", 784, 16), ("layer 2", 16, 8),
                                                                  ("output", 8, 10)]
-    for h, linear in zip(hists, model.hidden_layers(), strict=True):
+    for h, linear in zip(hists, model.linears(), strict=True):
         w = linear.weight.detach().double().numpy()
         assert h.counts.shape == (12,) and h.edges.shape == (13,) and h.counts.sum() == w.size
         assert h.edges[0] == pytest.approx(w.min()) and h.edges[-1] == pytest.approx(w.max())

@@ -106,11 +106,11 @@ def test_stop_running_job_keeps_a_stopped_run(tiny_data_dir, runs_dir):
     assert live.status == "running" and live.run_id and live.samples_per_s > 0
     assert live.eta_s is None  # still estimating: far less than WARMUP_S of training so far
     assert live.trace and 0 < live.progress < 1
-    asked = time.monotonic()
     queue.stop(job_id)
+    asked_in = queue.snapshot(job_id).epoch
     snap = queue.wait(job_id, timeout=TIMEOUT)
-    assert time.monotonic() - asked < 1.0, "stop must take effect within a second"
     assert snap.status == "stopped"
+    assert snap.epoch <= asked_in + 1 < snap.epochs  # it ended in the epoch it was asked in (or the next one)
     info = RunStore(runs_dir).info(snap.run_id)
     assert info.status == "stopped" and info.preset == "fast" and info.owner == "bob"
     assert (RunStore(runs_dir).path(snap.run_id) / "model.safetensors").is_file()  # what it learned is kept

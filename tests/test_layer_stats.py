@@ -11,7 +11,7 @@ from mnistlab.errors import RunStoreError
 from mnistlab.models.spec import MLPSpec
 from mnistlab.models.torch_mlp import build_model
 from mnistlab.runs.files import load_model
-from mnistlab.runs.record import RunRecorder, epochs_dir, load_epoch_model, load_history, saved_epochs
+from mnistlab.runs.record import RunRecorder, epochs_dir, load_epoch_model, load_history, saved_epochs, weights_saver
 from mnistlab.runs.store import RunStore
 from mnistlab.train import loop
 from mnistlab.train.config import TrainConfig
@@ -35,7 +35,7 @@ def with_constant_hidden(spec: MLPSpec, bias: list[float]):
     """A model whose hidden units ignore the input: zero weights, so unit j outputs act(bias[j]) for every image."""
     model = build_model(spec)
     with torch.no_grad():
-        first = model.hidden_layers()[0]
+        first = model.linears()[0]
         first.weight.zero_()
         first.bias.copy_(torch.tensor(bias))
     return model
@@ -59,7 +59,7 @@ def test_dead_units_are_those_never_positive_on_the_probe(activation):
     # A large negative bias kills every unit whatever the image (|Σ w·x| ≤ Σ|w| < 30 here).
     model = build_model(spec)
     with torch.no_grad():
-        model.hidden_layers()[0].bias.fill_(-100.0)
+        model.linears()[0].bias.fill_(-100.0)
     assert layer_stats(model, probe)[0]["dead_fraction"] == 1.0
 
 
@@ -79,7 +79,7 @@ def test_huge_weights_saturate_sigmoid_and_tanh(activation):
     torch.manual_seed(0)
     model = build_model(MLPSpec(hidden=(32,), activation=activation))
     with torch.no_grad():
-        model.hidden_layers()[0].weight.normal_(0, 1000.0)  # pre-activations of order 10⁴
+        model.linears()[0].weight.normal_(0, 1000.0)  # pre-activations of order 10⁴
     stats = layer_stats(model, torch.rand(64, 28, 28))
     assert stats[0]["saturated_fraction"] > 0.99
     assert [s["name"] for s in stats] == ["layer 1", "output"]
@@ -89,7 +89,7 @@ def test_huge_weights_saturate_sigmoid_and_tanh(activation):
 @pytest.mark.parametrize("engine", ["torch", "numpy"])
 def test_one_step_grad_norm_update_ratio_and_weight_norm_match_a_hand_computation(tiny_data_dir, tmp_path, engine):
     config = ONE_STEP.with_(engine=engine)
-    result, events = collect(config, tiny_data_dir, snapshot_dir=tmp_path)
+    result, events = collect(config, tiny_data_dir, save_weights=weights_saver(tmp_path))
     w0 = load_model(tmp_path / "epoch-000.safetensors")  # the initial weights
     weight, bias = (p.detach().double().numpy() for p in (w0.layers[0].weight, w0.layers[0].bias))
     train = prepare_data(config, tiny_data_dir).train
@@ -157,7 +157,7 @@ def recorded_run(config, data_dir, runs_dir):
     store = RunStore(runs_dir)
     run_id = store.create(config.to_dict())
     result = loop.train(config, data_dir=data_dir, subscribers=[RunRecorder(store, run_id)], run_id=run_id,
-                        snapshot_dir=epochs_dir(store, run_id))
+                        save_weights=weights_saver(epochs_dir(store, run_id)))
     return store, run_id, result
 
 

@@ -145,7 +145,7 @@ def first_layer(run_id: str, limit: int = 32) -> np.ndarray | None:
     net = model(run_id)
     if net is None:
         return None
-    weight = net.hidden_layers()[0].weight.detach()[:limit]  # (units, 784)
+    weight = net.linears()[0].weight.detach()[:limit]  # (units, 784)
     return weight.reshape(-1, 28, 28).numpy()
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
-from mnistlab.train.config import Augment
+from mnistlab.data.augment_spec import Augment
 
 TRUNCATE = 4.0  # Gaussian kernel radius in sigmas (scipy.ndimage.gaussian_filter's default)
 

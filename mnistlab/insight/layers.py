@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import torch
 from torch import nn
@@ -12,18 +9,8 @@ from torch import nn
 from mnistlab.errors import ConfigError
 from mnistlab.evaluate import EVAL_BATCH
 from mnistlab.models.torch_mlp import MLP
+from mnistlab.models.torch_mlp import eval_mode as eval_mode  # re-exported: insight's callers use it
 from mnistlab.train.layer_stats import ACTIVATIONS, layer_names
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Dropout off and batch-norm running statistics on, restoring the previous mode afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
 
 
 def model_device(model: nn.Module) -> torch.device:

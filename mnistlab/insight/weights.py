@@ -36,7 +36,7 @@ class WeightHistogram:
 
 def first_layer_images(model: MLP) -> WeightImages:
     """The first Linear layer's weight rows (each 784 wide) as images, with a symmetric colour limit."""
-    first = model.hidden_layers()[0]  # the output layer when there is no hidden layer: still 784 → 10
+    first = model.linears()[0]  # the output layer when there is no hidden layer: still 784 → 10
     weights = first.weight.detach().float().cpu().numpy()  # (units, 784)
     limit = float(np.quantile(np.abs(weights), COLOUR_QUANTILE))  # numpy: torch.quantile caps its input at 16M
     return WeightImages(linear_names(model)[0], weights.reshape(-1, 28, 28), limit)
@@ -45,7 +45,7 @@ def first_layer_images(model: MLP) -> WeightImages:
 def weight_histograms(model: MLP, bins: int = 40) -> list[WeightHistogram]:
     """A histogram of the weights (not the biases) of every Linear layer, input to output."""
     histograms = []
-    for name, linear in zip(linear_names(model), model.hidden_layers(), strict=True):
+    for name, linear in zip(linear_names(model), model.linears(), strict=True):
         w = linear.weight.detach().double().cpu().flatten().numpy()
         counts, edges = np.histogram(w, bins=bins)
         histograms.append(WeightHistogram(name, linear.in_features, linear.out_features, edges, counts.astype(np.int64),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -45,14 +48,19 @@ class MLP(nn.Module):
             x = (x - self.pixel_mean) / self.pixel_std
         return self.layers(x)
 
-    def hidden_layers(self) -> list[nn.Linear]:
+    def linears(self) -> list[nn.Linear]:
+        """Every Linear layer in order: the hidden ones, then the output layer."""
         return [m for m in self.layers if isinstance(m, nn.Linear)]
+
+
+ACTIVATION_MODULES: dict[str, type[nn.Module]] = {  # MLPSpec.activation → its module (the one table)
+    "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
 
 
 def _activation(spec: MLPSpec) -> nn.Module:
     if spec.activation == "leaky_relu":
         return nn.LeakyReLU(spec.leaky_slope)
-    return {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU}[spec.activation]()
+    return ACTIVATION_MODULES[spec.activation]()
 
 
 def _initialise(model: nn.Module, scheme: str) -> None:
@@ -67,6 +75,17 @@ def _initialise(model: nn.Module, scheme: str) -> None:
             elif scheme == "he_uniform":
                 nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
             nn.init.zeros_(m.bias)
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Dropout off and batch-norm running statistics on inside the block, the previous mode restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def build_model(spec: MLPSpec) -> MLP:

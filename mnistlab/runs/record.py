@@ -23,7 +23,6 @@ from mnistlab.runs.files import (
 )
 from mnistlab.runs.store import RunStore
 from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress
-from mnistlab.train.loop import snapshot_name
 
 HEARTBEAT_S = 5.0
 EPOCHS_DIR = "epochs"  # per-epoch weights: epochs/epoch-000.safetensors (initial), epoch-001…
@@ -110,8 +109,24 @@ def load_evaluation(store: RunStore, run_id: str) -> Evaluation | None:
     return evaluation
 
 
+def snapshot_name(epoch: int) -> str:
+    """File name of the weights after `epoch` (0: the initial weights) in a run's snapshot folder."""
+    return f"epoch-{epoch:03d}.safetensors"
+
+
+def weights_saver(folder: Path):
+    """A `train(save_weights=...)` callback writing `folder/epoch-NNN.safetensors` (atomically)."""
+    folder = Path(folder)
+
+    def save(epoch: int, model: MLP) -> None:
+        folder.mkdir(parents=True, exist_ok=True)  # made by the first save: a run that saves none has no folder
+        save_model(folder / snapshot_name(epoch), model)  # temp file + rename: readers never see half of one
+
+    return save
+
+
 def epochs_dir(store: RunStore, run_id: str) -> Path:
-    """The folder holding a run's per-epoch weights (pass it to `train(snapshot_dir=...)`)."""
+    """The folder holding a run's per-epoch weights (`weights_saver(epochs_dir(...))` fills it)."""
     return store.path(run_id) / EPOCHS_DIR
 
 

@@ -31,7 +31,7 @@ class FusedSGD:
     def __init__(self, model: MLP, config: TrainConfig):
         assert fused_supported(config), "FusedSGD needs plain SGD, cross-entropy and Linear + activation layers"
         self.model = model
-        self.linears = model.hidden_layers()  # hidden Linears, then the output Linear
+        self.linears = model.linears()  # hidden Linears, then the output Linear
         self.activation, self.slope = config.model.activation, config.model.leaky_slope
         self.smoothing, self.weight_decay = config.label_smoothing, config.weight_decay
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +14,6 @@ import torch
 from mnistlab.data.split import Split
 from mnistlab.device import device_name, pick_device, synchronize
 from mnistlab.models.torch_mlp import MLP
-from mnistlab.runs.files import save_model
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress, Subscriber
 from mnistlab.train.prepare import PreparedData, prepare_data
@@ -25,11 +24,6 @@ from mnistlab.train.threads import cpu_threads, cpu_threads_for
 PROGRESS_EVERY_S = 0.2  # at most five progress events a second: cheap for every subscriber
 MAX_SNAPSHOT_PARAMS = 5_000_000  # larger models save no per-epoch weights (20 MB of float32 per epoch at the cap)
 MAX_SNAPSHOT_BYTES = 400 * 2**20  # all of one run's epoch snapshots together
-
-
-def snapshot_name(epoch: int) -> str:
-    """File name of the weights after `epoch` (0: the initial weights) in a run's snapshot folder."""
-    return f"epoch-{epoch:03d}.safetensors"
 
 
 @dataclass
@@ -67,30 +61,32 @@ def _make_stepper(config: TrainConfig, train: Split, device: torch.device, stats
     return TorchStepper(config, train, device, stats)
 
 
+WeightSaver = Callable[[int, MLP], None]  # (epoch, model): store the weights after `epoch` (0: the initial ones)
+
+
 class _Snapshots:
-    """Saves epoch weights under a folder, or nothing (no folder, or a model above the cap).
+    """Hands epoch weights to a saver, or to nothing (no saver, or a model above the cap).
 
     Every epoch while the run's snapshots fit in MAX_SNAPSHOT_BYTES; a longer run keeps an even
     stride of epochs (plus its initial and last ones), so a 1,000-epoch run never fills the disk.
+    Where they go is the caller's business (the run store's, through `runs.record.weights_saver`).
     """
 
-    def __init__(self, folder: Path | None, config: TrainConfig):
+    def __init__(self, saver: WeightSaver | None, config: TrainConfig):
         params = config.model.parameter_count()
-        self.folder = folder if folder is not None and params <= MAX_SNAPSHOT_PARAMS else None
+        self.saver = saver if params <= MAX_SNAPSHOT_PARAMS else None
         fits = max(2, MAX_SNAPSHOT_BYTES // (4 * max(params, 1)))  # float32 weights per snapshot
         self.stride = max(1, -(-config.epochs // (fits - 1)))
         self.last = config.epochs
-        if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
 
     def save(self, epoch: int, stepper, final: bool = False) -> None:
-        if self.folder is not None and (epoch % self.stride == 0 or epoch == self.last or final):
-            save_model(self.folder / snapshot_name(epoch), stepper.torch_model())  # temp file + rename: atomic
+        if self.saver is not None and (epoch % self.stride == 0 or epoch == self.last or final):
+            self.saver(epoch, stepper.torch_model())
 
 
 def train(config: TrainConfig, *, data_dir: str | Path | None = None, data: PreparedData | None = None,
           subscribers: Iterable[Subscriber] = (), cancel: threading.Event | None = None,
-          run_id: str = "", snapshot_dir: Path | None = None, layer_stats: bool = True) -> TrainResult:
+          run_id: str = "", save_weights: WeightSaver | None = None, layer_stats: bool = True) -> TrainResult:
     """Train `config`, emitting events to `subscribers`; `cancel.set()` stops within one step.
 
     Args:
@@ -100,15 +96,15 @@ def train(config: TrainConfig, *, data_dir: str | Path | None = None, data: Prep
         subscribers: callables receiving each `Event`.
         cancel: set it from another thread to stop; the run ends as "stopped".
         run_id: recorded in the RunStarted event.
-        snapshot_dir: save the initial weights and those after each epoch there (`snapshot_name`), unless
-            the model has more than MAX_SNAPSHOT_PARAMS parameters.
+        save_weights: called with (epoch, model) for the initial weights (epoch 0) and after each epoch,
+            unless the model has more than MAX_SNAPSHOT_PARAMS parameters (see `_Snapshots`).
         layer_stats: False skips the per-layer statistics (RunStarted.initial_layers, EpochEnded.layers);
             they are on by default and only turned off to measure what they cost.
     """
     device = pick_device("cpu" if config.engine == "numpy" else config.device)
     data = data or prepare_data(config, data_dir)
     threads = cpu_threads_for(config) if device.type == "cpu" else torch.get_num_threads()
-    snapshots = _Snapshots(Path(snapshot_dir) if snapshot_dir is not None else None, config)
+    snapshots = _Snapshots(save_weights, config)
     with cpu_threads(threads):
         return _train(config, data, device, _Bus(subscribers), cancel, run_id, snapshots, layer_stats)
 

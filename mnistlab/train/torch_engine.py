@@ -8,8 +8,8 @@ import torch
 
 from mnistlab.data.augment import augment_batch
 from mnistlab.data.split import Split
-from mnistlab.evaluate import EVAL_BATCH
-from mnistlab.models.torch_mlp import MLP, build_model
+from mnistlab.models.inputs import EVAL_BATCH, to_inputs
+from mnistlab.models.torch_mlp import MLP, build_model, eval_mode
 from mnistlab.train import layer_stats as stats
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.fused_step import FusedSGD, fused_supported
@@ -26,11 +26,6 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(params, foreach=True, **kw)
     return torch.optim.AdamW(params, foreach=True, **kw)
-
-
-def to_inputs(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) → float32 in [0, 1] on the same device."""
-    return images.float().div_(255.0)
 
 
 class TorchStepper:
@@ -60,7 +55,7 @@ class TorchStepper:
         self.lr = config.lr
         self._snapshot: dict[str, torch.Tensor] | None = None
         # Per-layer statistics: weights of every Linear, a fixed probe batch (a view, no copy), device sums.
-        self.weights = [linear.weight for linear in self.model.hidden_layers()]
+        self.weights = [linear.weight for linear in self.model.linears()]
         self.before = [torch.empty_like(w) for w in self.weights] if record_stats else []  # W before a sampled step
         self.probe = self.x[:stats.PROBE_SIZE]
         self.step_stats = stats.StepStats(len(self.weights), device, record_stats)
@@ -176,18 +171,16 @@ def evaluate_loss_accuracy(model: MLP, split: Split, config: TrainConfig,
 
     The confusion matrix is (classes, classes) counts, rows = true label, columns = prediction.
     """
-    was_training = model.training
-    model.eval()
     classes = len(split.classes)
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     confusion = torch.zeros(classes * classes, device=device, dtype=torch.int64)  # flattened (true, predicted)
-    for images, labels in zip(split.images.split(EVAL_BATCH), split.labels.split(EVAL_BATCH)):
-        x, y = to_inputs(images.to(device)), labels.to(device)
-        logits = model(x)
-        loss_sum += compute_loss(logits, y, config.loss, config.model.output).double() * len(y)
-        # index_add_ rather than bincount: CUDA's bincount syncs to size its output.
-        confusion.index_add_(0, y * classes + logits.argmax(1), torch.ones_like(y))
-    model.train(was_training)
+    with eval_mode(model):
+        for images, labels in zip(split.images.split(EVAL_BATCH), split.labels.split(EVAL_BATCH)):
+            x, y = to_inputs(images.to(device)), labels.to(device)
+            logits = model(x)
+            loss_sum += compute_loss(logits, y, config.loss, config.model.output).double() * len(y)
+            # index_add_ rather than bincount: CUDA's bincount syncs to size its output.
+            confusion.index_add_(0, y * classes + logits.argmax(1), torch.ones_like(y))
     n = max(len(split), 1)
     rows = confusion.view(classes, classes).tolist()
     return loss_sum.item() / n, sum(rows[i][i] for i in range(classes)) / n, rows
