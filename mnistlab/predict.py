@@ -9,13 +9,10 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from mnistlab.data.datasets import dataset_info
-from mnistlab.errors import RunStoreError
 from mnistlab.imageprep import PreparedImage, prepare_image, style_for
 from mnistlab.models.inputs import to_inputs
 from mnistlab.models.torch_mlp import MLP, eval_mode, output_probabilities
-from mnistlab.runs.record import load_run_model
-from mnistlab.runs.store import RunStore, check_run_id
+from mnistlab.runs.store import RunStore
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly
@@ -49,28 +46,16 @@ def predict_image(model: MLP, image28: np.ndarray, classes: tuple[str, ...] | li
     return Prediction(label, classes[label], tuple(float(p) for p in probs), tuple(classes), image28)
 
 
-def run_classes(store: RunStore, run_id: str) -> tuple[str, ...]:
-    """Class names of the dataset a run was trained on."""
-    config = store.config(run_id).get("config") or {}
-    return dataset_info(config.get("dataset") or store.status_info(run_id).get("dataset") or "mnist").classes
-
-
 def load_predictor(store: RunStore, run_id: str) -> tuple[MLP, tuple[str, ...]]:
     """A run's saved model (safetensors only, on the CPU) and its class names; clear errors if it has none."""
-    check_run_id(run_id)
-    if not store.exists(run_id):
-        raise RunStoreError(f"run {run_id} not found in {store.root}; list runs with `python -m mnistlab runs`.")
-    if not (store.path(run_id) / "model.safetensors").is_file():
-        status = store.status_info(run_id).get("status", "unknown")
-        raise RunStoreError(f"run {run_id} has no saved model yet (status {status}); wait for it to finish "
-                            "or pick a finished run.")
-    return load_run_model(store, run_id, device="cpu"), run_classes(store, run_id)
+    run = store.open(run_id)
+    return run.model(device="cpu"), run.classes
 
 
 def predict_run(store: RunStore, run_id: str, source: str | Path | bytes | BinaryIO,
                 name: str | None = None) -> Prediction:
     """Prepare an image file MNIST-style and classify it with a stored run's model."""
     model, classes = load_predictor(store, run_id)
-    dataset = (store.config(run_id).get("config") or {}).get("dataset", "mnist")
+    dataset = (store.open(run_id).config_dict.get("config") or {}).get("dataset", "mnist")
     prepared = prepare_image(source, name, style_for(dataset))
     return replace(predict_image(model, prepared.image, classes), prepared=prepared)

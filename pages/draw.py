@@ -17,7 +17,8 @@ CANVAS_PX = 280  # ten screen pixels per MNIST pixel
 
 def usable_runs() -> list:
     """Runs with a saved model, newest first."""
-    return [r for r in cache.store().list() if (cache.store().path(r.run_id) / "model.safetensors").is_file()]
+    store = cache.store()
+    return [r for r in store.list() if store.open(r.run_id).has_model]
 
 
 def no_runs() -> None:

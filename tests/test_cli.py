@@ -56,7 +56,7 @@ def test_preset_flags_override_and_numpy_engine_runs(tiny_data_dir, runs_dir, ca
     (["train", "--dropout", "1"], "dropout must be in [0, 1)"),
     (["train", "--device", "cuda", "--epochs", "1"], "no usable CUDA GPU"),
     (["evaluate", "../../etc"], "is not a valid run id"),
-    (["evaluate", "20260101-000000-mnist-none-000000"], "is missing"),
+    (["evaluate", "20260101-000000-mnist-none-000000"], "not found"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message, tiny_data_dir, runs_dir):
     if "cuda" in args and torch.cuda.is_available():

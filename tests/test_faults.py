@@ -21,7 +21,6 @@ from mnistlab.errors import DeviceError
 from mnistlab.experiment import out_of_memory_message, run_experiment
 from mnistlab.jobs import JobQueue
 from mnistlab.models.spec import MLPSpec
-from mnistlab.runs.record import load_evaluation, load_run_model
 from mnistlab.runs.store import CREATING_GRACE_S, RunStore
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.torch_engine import TorchStepper
@@ -79,11 +78,11 @@ def test_divergence_keeps_the_good_epochs_and_the_last_good_model(tiny_data_dir,
     history = store.history(outcome.run_id)
     assert [h["epoch"] for h in history] == [1, 2]  # the curves of the good epochs
     assert all(h["train_loss"] == h["train_loss"] for h in history)  # no NaN in them
-    model = load_run_model(store, outcome.run_id)
+    model = store.open(outcome.run_id).model()
     assert len(good_weights) == 2
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, good_weights[-1][name]), name  # epoch 2's weights, not the NaN ones
-    evaluation = load_evaluation(store, outcome.run_id)
+    evaluation = store.open(outcome.run_id).evaluation()
     assert evaluation.accuracy == info.test_accuracy == pytest.approx(history[-1]["test_accuracy"])
 
 
@@ -195,11 +194,11 @@ def test_sigkill_mid_training_leaves_an_interrupted_run_and_the_others_intact(ti
         for path in folder.glob("*.json"):
             json.loads(path.read_text())
     # The run finished before the kill is untouched: its model and evaluation load.
-    reloaded = load_run_model(store, done.run_id)
+    reloaded = store.open(done.run_id).model()
     for name, tensor in done.result.model.state_dict().items():
         assert torch.equal(tensor, reloaded.state_dict()[name]), name
-    assert load_evaluation(store, done.run_id).accuracy == done.evaluation.accuracy
-    assert load_evaluation(store, run_id) is None  # the killed run saved no model, and says so
+    assert store.open(done.run_id).evaluation().accuracy == done.evaluation.accuracy
+    assert store.open(run_id).evaluation() is None  # the killed run saved no model, and says so
     store.delete(run_id)  # an interrupted run is not "running": it can be deleted
     assert [r.run_id for r in store.list()] == [done.run_id]
 

@@ -154,7 +154,6 @@ def test_a_damaged_run_file_is_a_sentence_or_skipped_never_a_crash(name, stored_
     import shutil
 
     from mnistlab.errors import RunStoreError
-    from mnistlab.runs import record
     from mnistlab.runs.store import RunStore
 
     store, run_id = stored_run
@@ -166,7 +165,7 @@ def test_a_damaged_run_file_is_a_sentence_or_skipped_never_a_crash(name, stored_
         target.symlink_to("/dev/zero")
     else:
         target.write_text(DAMAGE[name])
-    for read in (lambda: record.load_history(copy, run_id), lambda: record.load_evaluation(copy, run_id)):
+    for read in (lambda: copy.open(run_id).history(layer_stats=True), lambda: copy.open(run_id).evaluation()):
         try:
             read()
         except RunStoreError as error:
@@ -347,7 +346,6 @@ def test_run_folders_and_files_that_link_out_of_the_store_are_not_followed(store
     import shutil
 
     from mnistlab.errors import RunStoreError
-    from mnistlab.runs import record
     from mnistlab.runs.store import RunStore
 
     store, run_id = stored_run
@@ -364,7 +362,7 @@ def test_run_folders_and_files_that_link_out_of_the_store_are_not_followed(store
     model.unlink()
     model.symlink_to(outside / run_id / "model.safetensors")
     with pytest.raises(RunStoreError, match="outside the runs directory"):
-        record.load_run_model(inside, run_id)
+        inside.open(run_id).model()
 
 
 RUN_DAMAGE = {  # file of a run → what is written in its place
@@ -432,14 +430,13 @@ def test_predict_json_with_nan_weights_is_strict_json_that_says_why(stored_run, 
     import torch
     from PIL import Image
 
-    from mnistlab.runs import record
     from mnistlab.runs.files import save_model
     from mnistlab.runs.store import RunStore
 
     store, run_id = stored_run
     copy = RunStore(tmp_path / "runs")
     shutil.copytree(store.path(run_id), copy.path(run_id))
-    model = record.load_run_model(copy, run_id)
+    model = copy.open(run_id).model()
     with torch.no_grad():
         model.linears()[-1].weight.fill_(float("nan"))
     save_model(copy.path(run_id) / "model.safetensors", model)

@@ -6,7 +6,6 @@ import torch
 from mnistlab.data.load import load_split
 from mnistlab.experiment import run_experiment
 from mnistlab.presets import PRESETS, get_preset
-from mnistlab.runs.record import load_run_model
 from mnistlab.runs.store import RunStore
 from mnistlab.train.loop import train
 from mnistlab.train.prepare import PreparedData
@@ -31,7 +30,7 @@ def test_seed000_mlp_one_epoch_reaches_95_percent(real_data_dir, runs_dir):
     outcome = run_experiment(config, preset="seed000-mlp", store=store, data_dir=real_data_dir)
     assert outcome.evaluation.accuracy >= 0.95
     # The stored run reloads bit for bit and gives the same test predictions.
-    model = load_run_model(store, outcome.run_id)
+    model = store.open(outcome.run_id).model()
     test = load_split("mnist", "test", real_data_dir)
     with torch.no_grad():
         logits = model(test.images[:512].float() / 255)

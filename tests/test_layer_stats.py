@@ -11,7 +11,7 @@ from mnistlab.errors import RunStoreError
 from mnistlab.models.spec import MLPSpec
 from mnistlab.models.torch_mlp import build_model
 from mnistlab.runs.files import load_model
-from mnistlab.runs.record import RunRecorder, epochs_dir, load_epoch_model, load_history, saved_epochs, weights_saver
+from mnistlab.runs.record import RunRecorder, epochs_dir, weights_saver
 from mnistlab.runs.store import RunStore
 from mnistlab.train import loop
 from mnistlab.train.config import TrainConfig
@@ -164,17 +164,17 @@ def recorded_run(config, data_dir, runs_dir):
 def test_snapshots_of_every_epoch_reload_and_history_round_trips(tiny_data_dir, runs_dir):
     config = TINY.with_(epochs=3)
     store, run_id, result = recorded_run(config, tiny_data_dir, runs_dir)
-    assert saved_epochs(store, run_id) == [0, 1, 2, 3]
-    last = load_epoch_model(store, run_id, 3)
+    assert store.open(run_id).saved_epochs == [0, 1, 2, 3]
+    last = store.open(run_id).model(epoch=3)
     for (name, a), b in zip(result.model.state_dict().items(), last.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     torch.manual_seed(config.seed)  # the torch engine seeds, then builds: the same initial weights
     initial = build_model(config.model).state_dict()
-    assert all(torch.equal(initial[k], v) for k, v in load_epoch_model(store, run_id, 0).state_dict().items())
+    assert all(torch.equal(initial[k], v) for k, v in store.open(run_id).model(epoch=0).state_dict().items())
     with pytest.raises(RunStoreError, match="has no weights for epoch 4; choose one of its saved epochs: 0–3."):
-        load_epoch_model(store, run_id, 4)
+        store.open(run_id).model(epoch=4)
 
-    history = load_history(store, run_id)
+    history = store.open(run_id).history(layer_stats=True)
     assert [row["epoch"] for row in history] == [0, 1, 2, 3]
     assert history[0]["layers"][0]["grad_norm"] is None  # epoch 0: the initial weights, no steps
     assert history[1:] == json.loads(json.dumps(result.history))  # tuples come back as lists, nothing lost
@@ -188,9 +188,9 @@ def test_models_above_the_cap_save_no_snapshots(tiny_data_dir, runs_dir, monkeyp
     monkeypatch.setattr(loop, "MAX_SNAPSHOT_PARAMS", TINY.model.parameter_count() - 1)
     store, run_id, result = recorded_run(TINY.with_(epochs=1), tiny_data_dir, runs_dir)
     assert result.status == "finished"
-    assert saved_epochs(store, run_id) == [] and not epochs_dir(store, run_id).exists()
+    assert store.open(run_id).saved_epochs == [] and not epochs_dir(store, run_id).exists()
     with pytest.raises(RunStoreError, match="saved no per-epoch weights"):
-        load_epoch_model(store, run_id, 0)
+        store.open(run_id).model(epoch=0)
 
 
 def test_long_runs_keep_an_even_stride_of_snapshots_within_the_byte_budget(tiny_data_dir, runs_dir, monkeypatch):
@@ -198,9 +198,9 @@ def test_long_runs_keep_an_even_stride_of_snapshots_within_the_byte_budget(tiny_
     monkeypatch.setattr(loop, "MAX_SNAPSHOT_BYTES", 4 * 4 * config.model.parameter_count())  # room for 4 snapshots
     store, run_id, result = recorded_run(config, tiny_data_dir, runs_dir)
     assert result.status == "finished"
-    assert saved_epochs(store, run_id) == [0, 2, 4, 6]
+    assert store.open(run_id).saved_epochs == [0, 2, 4, 6]
     with pytest.raises(RunStoreError, match="choose one of its saved epochs: 0, 2, 4, 6."):
-        load_epoch_model(store, run_id, 3)
+        store.open(run_id).model(epoch=3)
 
 
 def test_run_started_carries_the_initial_statistics(tiny_data_dir):
@@ -228,5 +228,5 @@ def test_a_torn_last_statistics_line_is_skipped(tiny_data_dir, runs_dir):
     store, run_id, _ = recorded_run(TINY.with_(epochs=2), tiny_data_dir, runs_dir)
     with open(store.path(run_id) / LAYER_STATS, "a") as f:
         f.write('{"epoch": 3, "layers": [{"name": "lay')
-    history = load_history(store, run_id)
+    history = store.open(run_id).history(layer_stats=True)
     assert [row["epoch"] for row in history] == [0, 1, 2] and all(row["layers"] for row in history)

@@ -11,7 +11,6 @@ from mnistlab.experiment import run_experiment
 from mnistlab.models.spec import MLPSpec
 from mnistlab.presets import PRESETS, preset_changes
 from mnistlab.runs.files import load_model, write_json
-from mnistlab.runs.record import load_evaluation, load_run_model
 from mnistlab.runs.store import FINAL, STATUSES, RunInfo, RunStore, best_recent_run, check_run_id
 from mnistlab.train.config import TrainConfig
 
@@ -39,13 +38,13 @@ def test_a_run_saves_config_history_evaluation_and_weights(finished):
 
 def test_saved_model_reloads_bit_for_bit(finished, tiny_data_dir):
     store, outcome = finished
-    reloaded = load_run_model(store, outcome.run_id)
+    reloaded = store.open(outcome.run_id).model()
     for (name, a), (_, b) in zip(outcome.result.model.state_dict().items(), reloaded.state_dict().items(), strict=True):
         assert torch.equal(a.cpu(), b), name
     x = torch.rand(8, 28, 28)
     outcome.result.model.eval()
     assert torch.equal(outcome.result.model(x), reloaded(x))
-    ev = load_evaluation(store, outcome.run_id)
+    ev = store.open(outcome.run_id).evaluation()
     assert ev.accuracy == outcome.evaluation.accuracy
     assert (ev.predictions == outcome.evaluation.predictions).all()
     assert ev.confusion.sum() == 200
@@ -165,7 +164,7 @@ def test_a_run_that_never_beat_guessing_is_stored_stalled_with_its_model(tiny_da
     info = store.info(outcome.run_id)
     assert info.status == "stalled" and info.message.startswith("did not learn:") and "learning rate of 10" in info.message
     assert "stalled" in STATUSES and "stalled" in FINAL
-    assert load_run_model(store, outcome.run_id) is not None and info.test_accuracy is not None
+    assert store.open(outcome.run_id).model() is not None and info.test_accuracy is not None
 
 
 def run_info(n, status="finished", accuracy=0.9, dataset="mnist"):

@@ -33,7 +33,6 @@ from mnistlab.data.split import Split
 from mnistlab.evaluate import Evaluation
 from mnistlab.jobs import JobQueue
 from mnistlab.models.torch_mlp import MLP
-from mnistlab.runs.record import load_evaluation, load_run_model
 from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.prepare import PreparedData, prepare_data
@@ -116,12 +115,12 @@ def store() -> RunStore:
 
 
 def _run_stamp(run_id: str, name: str) -> tuple:
-    return stamp([store().path(run_id) / name])
+    return store().open(run_id).stamp(name)
 
 
 @st.cache_resource(max_entries=16, ttl=3600, show_spinner="Loading the run's predictions…")
 def _evaluation(runs_dir: str, run_id: str, stamp: tuple) -> Evaluation | None:
-    return load_evaluation(RunStore(runs_dir), run_id)
+    return RunStore(runs_dir).open(run_id).evaluation()
 
 
 def evaluation(run_id: str) -> Evaluation | None:
@@ -131,7 +130,7 @@ def evaluation(run_id: str) -> Evaluation | None:
 
 @st.cache_resource(max_entries=4, ttl=3600, show_spinner="Loading the model…")
 def _model(runs_dir: str, run_id: str, stamp: tuple) -> MLP:
-    return load_run_model(RunStore(runs_dir), run_id).eval()
+    return RunStore(runs_dir).open(run_id).model().eval()
 
 
 def model(run_id: str) -> MLP | None:
@@ -151,7 +150,7 @@ def first_layer(run_id: str, limit: int = 32) -> np.ndarray | None:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _history(runs_dir: str, run_id: str, stamp: tuple) -> pd.DataFrame:
-    return pd.DataFrame(RunStore(runs_dir).history(run_id))
+    return pd.DataFrame(RunStore(runs_dir).open(run_id).history())
 
 
 def history(run_id: str) -> pd.DataFrame:
@@ -161,7 +160,7 @@ def history(run_id: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _config(runs_dir: str, run_id: str, stamp: tuple) -> dict:
-    return RunStore(runs_dir).config(run_id)
+    return RunStore(runs_dir).open(run_id).config_dict
 
 
 def run_config(run_id: str) -> dict:
@@ -176,7 +175,7 @@ def _file_bytes(path: str, stamp: tuple) -> bytes:
 
 def run_file(run_id: str, name: str) -> bytes | None:
     """A run's file (e.g. model.safetensors) as bytes for a download, or None if missing."""
-    path = store().path(run_id) / name
+    path = store().open(run_id).file(name)
     return _file_bytes(str(path), stamp([path])) if path.is_file() else None
 
 

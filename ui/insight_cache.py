@@ -13,7 +13,7 @@ from mnistlab.data.split import Split
 from mnistlab.evaluate import evaluate
 from mnistlab.insight import hidden_activations, pca_2d, probe_layers, tsne_2d
 from mnistlab.models.torch_mlp import MLP
-from mnistlab.runs.record import LAYER_STATS, epochs_dir, load_epoch_model, load_history, saved_epochs
+from mnistlab.runs.record import EPOCHS_DIR, LAYER_STATS
 from mnistlab.runs.store import RunStore
 from ui import cache, state
 
@@ -23,14 +23,13 @@ PROBE_TRAIN, PROBE_TEST = 5000, 2000  # class-balanced samples a linear probe is
 
 def _stamp(run_id: str) -> tuple:
     """Identity of what a run has written so far: history, statistics, final model, epoch snapshots."""
-    folder = cache.store().path(run_id)
-    return cache.stamp([folder / "history.json", folder / LAYER_STATS, folder / "model.safetensors",
-                        epochs_dir(cache.store(), run_id)])
+    run = cache.store().open(run_id)
+    return run.stamp("history.json", LAYER_STATS, "model.safetensors", EPOCHS_DIR)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _history(runs_dir: str, run_id: str, stamp: tuple) -> list[dict]:
-    return load_history(RunStore(runs_dir), run_id)
+    return RunStore(runs_dir).open(run_id).history(layer_stats=True)
 
 
 def history(run_id: str) -> list[dict]:
@@ -40,12 +39,12 @@ def history(run_id: str) -> list[dict]:
 
 def epochs(run_id: str) -> list[int]:
     """Epochs with saved weights (0 = initialisation), ascending."""
-    return saved_epochs(cache.store(), run_id)
+    return cache.store().open(run_id).saved_epochs
 
 
 @st.cache_resource(max_entries=24, show_spinner="Loading the weights of that epoch…")
 def _epoch_model(runs_dir: str, run_id: str, epoch: int) -> MLP:
-    return load_epoch_model(RunStore(runs_dir), run_id, epoch).eval()  # written once: no stamp needed
+    return RunStore(runs_dir).open(run_id).model(epoch=epoch).eval()  # written once: no stamp needed
 
 
 def model_at(run_id: str, epoch: int | None) -> MLP | None:

@@ -10,7 +10,6 @@ from mnistlab.cli import jsonout
 from mnistlab.data.datasets import DATASETS, resolve_data_dir
 from mnistlab.errors import DataError, RunStoreError
 from mnistlab.presets import PRESETS
-from mnistlab.runs.record import load_evaluation
 from mnistlab.runs.store import RunStore
 
 
@@ -114,9 +113,9 @@ def runs(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    store = RunStore(args.runs_dir)
-    info = store.info(args.run_id)
-    evaluation = load_evaluation(store, args.run_id)
+    run = RunStore(args.runs_dir).open(args.run_id)
+    info = run.info
+    evaluation = run.evaluation()
     if evaluation is None:
         raise RunStoreError(f"run {args.run_id} has no saved model evaluation (status {info.status}).")
     summary = {"run_id": args.run_id, "status": info.status, **evaluation.summary(),

@@ -12,10 +12,7 @@ from mnistlab import insight
 from mnistlab.cli import jsonout
 from mnistlab.errors import ConfigError, RunStoreError
 from mnistlab.models.torch_mlp import MLP
-from mnistlab.runs import record
-from mnistlab.runs.files import read_json
 from mnistlab.runs.store import RunStore
-from mnistlab.train.config import TrainConfig
 
 FIGURES = ("gradflow", "weights", "histograms", "projection", "probes", "confusion", "saliency", "diagnose")
 MODEL_FIGURES = ("weights", "histograms", "projection", "probes", "saliency")
@@ -38,40 +35,27 @@ class _Run:
 
     def __init__(self, args: argparse.Namespace):
         self.args = args
-        self.store = RunStore(getattr(args, "runs_dir", None))
         self.run_id = args.run_id
-        if not self.store.exists(self.run_id):
-            raise RunStoreError(f"no run {self.run_id!r} in {self.store.root}; "
-                                "list them with `python -m mnistlab runs`.")
-        self.info = self.store.info(self.run_id)
-        self.config = TrainConfig.from_dict(self.store.config(self.run_id)["config"])
-        self.history: list[dict] = self._history()
+        self.handle = RunStore(getattr(args, "runs_dir", None)).open(self.run_id)
+        self.info = self.handle.info
+        self.config = self.handle.config
+        self.history: list[dict] = self.handle.history(layer_stats=True)  # after the epoch-0 row where recorded
         self.notes: list[str] = []
-
-    def _history(self) -> list[dict]:
-        """history.json's rows, after the initial weights' row (epoch 0) where the run recorded one."""
-        if hasattr(record, "load_history"):
-            return record.load_history(self.store, self.run_id)
-        path = self.store.path(self.run_id) / "history.json"
-        return read_json(path) if path.exists() else []
 
     def model(self) -> MLP:
         """The model after --epoch (its snapshot), else the final one."""
         epoch = self.args.epoch
         last = max((h["epoch"] for h in self.history if "train_loss" in h), default=None)
-        loader = getattr(record, "load_epoch_model", None)
-        if epoch is not None and loader is not None:
+        if epoch is not None:
             try:
-                return loader(self.store, self.run_id, epoch)
+                return self.handle.model(epoch=epoch)
             except RunStoreError:
                 if epoch != last:  # the final model is the last epoch's: no snapshot needed for that one
                     raise
-        elif epoch is not None and epoch != last:
-            self.notes.append(f"per-epoch models are not available; showing the final model instead of epoch {epoch}")
-        if not (self.store.path(self.run_id) / "model.safetensors").is_file():
+        if not self.handle.has_model:
             raise RunStoreError(f"run {self.run_id} has no saved model (status {self.info.status}); wait for it to "
                                 "finish, or pass --epoch N for one of its saved epochs.")
-        return record.load_run_model(self.store, self.run_id)
+        return self.handle.model()
 
     def data(self):
         from mnistlab.train.prepare import prepare_data

@@ -52,7 +52,7 @@ def run_configs(store: RunStore) -> list[dict]:
     for info in store.list():
         try:
             out.append({"run_id": info.run_id, "status": info.status,
-                        "config": store.config(info.run_id).get("config", {})})
+                        "config": store.open(info.run_id).config_dict.get("config", {})})
         except MnistlabError:
             continue
     return out

@@ -8,15 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.errors import RunStoreError
 from mnistlab.evaluate import Evaluation
 from mnistlab.models.torch_mlp import MLP
 from mnistlab.runs.files import (
     append_json_line,
-    load_arrays,
-    load_model,
-    read_json,
-    read_json_lines,
     save_arrays,
     save_model,
     write_json,
@@ -81,34 +76,6 @@ def save_artifacts(store: RunStore, run_id: str, model: MLP, evaluation: Evaluat
     write_json(folder / "evaluation.json", evaluation.summary())
 
 
-def load_run_model(store: RunStore, run_id: str, device="cpu") -> MLP:
-    """The saved model of a run (safetensors + config only)."""
-    return load_model(store.file(run_id, "model.safetensors"), device=device)
-
-
-def load_evaluation(store: RunStore, run_id: str) -> Evaluation | None:
-    """The saved test evaluation of a run, or None if it has none yet."""
-    summary_path, arrays_path = store.file(run_id, "evaluation.json"), store.file(run_id, "predictions.safetensors")
-    if not summary_path.is_file() or not arrays_path.is_file():
-        return None
-    summary = read_json(summary_path)
-    arrays = load_arrays(arrays_path)
-    try:
-        evaluation = Evaluation(float(summary["loss"]), float(summary["accuracy"]),
-                                [float(a) for a in summary["per_class_accuracy"]],
-                                np.asarray(summary["confusion"], dtype=np.int64), arrays["predictions"],
-                                arrays["probabilities"], arrays["labels"], tuple(str(c) for c in summary["classes"]))
-    except (KeyError, TypeError, ValueError) as e:
-        raise RunStoreError(f"run {run_id}'s evaluation files are damaged ({type(e).__name__}: {str(e)[:80]}); "
-                            "delete the run, or train it again.") from None
-    classes, n = len(evaluation.classes), len(evaluation.labels)
-    if (evaluation.confusion.shape != (classes, classes) or evaluation.predictions.shape != (n,)
-            or evaluation.probabilities.shape != (n, classes)):
-        raise RunStoreError(f"run {run_id}'s evaluation files disagree on their sizes; delete the run, or train it "
-                            "again.")
-    return evaluation
-
-
 def snapshot_name(epoch: int) -> str:
     """File name of the weights after `epoch` (0: the initial weights) in a run's snapshot folder."""
     return f"epoch-{epoch:03d}.safetensors"
@@ -128,41 +95,3 @@ def weights_saver(folder: Path):
 def epochs_dir(store: RunStore, run_id: str) -> Path:
     """The folder holding a run's per-epoch weights (`weights_saver(epochs_dir(...))` fills it)."""
     return store.path(run_id) / EPOCHS_DIR
-
-
-def saved_epochs(store: RunStore, run_id: str) -> list[int]:
-    """Epochs whose weights were saved, ascending (0 is the initialisation); [] when none were."""
-    folder = epochs_dir(store, run_id)
-    if not folder.is_dir():
-        return []
-    return sorted(int(m.group(1)) for p in folder.iterdir() if (m := SNAPSHOT.match(p.name)))
-
-
-def load_epoch_model(store: RunStore, run_id: str, epoch: int, device="cpu") -> MLP:
-    """The model as it was after `epoch` (0: its initial weights)."""
-    folder = epochs_dir(store, run_id)
-    if not isinstance(epoch, int) or epoch < 0 or not (folder / snapshot_name(epoch)).is_file():
-        saved = saved_epochs(store, run_id)
-        if not saved:
-            raise RunStoreError(f"run {run_id} has no weights for epoch {epoch!r}: this run saved no per-epoch "
-                                "weights (its model is too large, or it predates them); use its final model.")
-        listed = (f"{saved[0]}–{saved[-1]}" if saved == list(range(saved[0], saved[-1] + 1))
-                  else ", ".join(map(str, saved)))
-        raise RunStoreError(f"run {run_id} has no weights for epoch {epoch!r}; choose one of its saved epochs: "
-                            f"{listed}.")
-    return load_model(store.file(run_id, f"{EPOCHS_DIR}/{snapshot_name(epoch)}"), device=device)
-
-
-def load_history(store: RunStore, run_id: str) -> list[dict]:
-    """Every epoch's row of history.json with its per-layer statistics and test confusion merged in,
-    preceded by an epoch-0 row {"epoch": 0, "layers": [...]} of the initial weights when recorded."""
-    folder = store.path(run_id)
-    stats = {line.get("epoch"): line for line in read_json_lines(folder / LAYER_STATS)}
-    history = store.history(run_id)
-    if not isinstance(history, list):
-        raise RunStoreError(f"run {run_id}'s history.json does not hold a list of epochs; delete the run.")
-    rows = [{**row, **{k: v for k, v in stats.get(row.get("epoch"), {}).items() if k != "epoch"}}
-            for row in history if isinstance(row, dict)]
-    initial = folder / INITIAL_LAYERS
-    first = read_json(initial) if initial.is_file() else None
-    return ([first] if isinstance(first, dict) else []) + rows

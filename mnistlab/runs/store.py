@@ -149,6 +149,12 @@ class RunStore:
             self._inside(folder)
         return folder
 
+    def open(self, run_id: str):
+        """The run's handle (`mnistlab.runs.handle.Run`): the one way to read a stored run."""
+        from mnistlab.runs.handle import Run  # the handle reads through this store
+
+        return Run(self, run_id)
+
     def file(self, run_id: str, name: str) -> Path:
         """One file of a run (e.g. model.safetensors), refused when it links out of the runs directory."""
         path = self.path(run_id) / name
