@@ -51,13 +51,29 @@ class Evaluation:
 
     def cell(self, true_class: int, predicted_class: int) -> np.ndarray:
         """Indices of samples of `true_class` predicted as `predicted_class` (a confusion cell)."""
-        return np.flatnonzero((self.labels == true_class) & (self.predictions == predicted_class))
+        return cell_indices(self.labels, self.predictions, true_class, predicted_class)
 
     def top_k(self, index: int, k: int = 3) -> list[tuple[int, float]]:
         """The k most probable classes for one sample, as (class, probability)."""
         probs = self.probabilities[index]
         best = np.argsort(-probs, kind="stable")[:k]
         return [(int(c), float(probs[c])) for c in best]
+
+
+def cell_indices(labels: np.ndarray, predictions: np.ndarray, true_class: int, predicted_class: int) -> np.ndarray:
+    """Indices of the samples whose label is `true_class` and prediction `predicted_class`."""
+    return np.flatnonzero((np.asarray(labels) == true_class) & (np.asarray(predictions) == predicted_class))
+
+
+def worst_cell(confusion: np.ndarray) -> tuple[int, int]:
+    """(true, predicted) of the most frequent mistake; the fullest diagonal cell when there is none."""
+    off = np.array(confusion, dtype=np.int64)  # a copy: the caller's matrix stays as it is
+    np.fill_diagonal(off, -1)
+    if off.max() <= 0:
+        c = int(np.argmax(np.diag(confusion)))
+        return c, c
+    true, pred = np.unravel_index(int(off.argmax()), off.shape)
+    return int(true), int(pred)
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int = 10) -> np.ndarray:

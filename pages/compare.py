@@ -3,13 +3,13 @@
 import pandas as pd
 import streamlit as st
 
+from mnistlab.data.augment_spec import Augment
 from mnistlab.errors import MnistlabError
 from mnistlab.runs import store as run_store
 from ui import cache, charts, live, state
 from ui.pickers import best_runs, recipe
 
 WEB_OWNER = getattr(run_store, "WEB_OWNER", "web-")  # dashboard sessions' owner ids start with this
-AUGMENTS = ("rotation", "translate", "shear", "hflip", "elastic_alpha")
 # Column widths (px), 906 in all: the table fits a 1400 px window with the sidebar open (about 940 px of
 # content) without scrolling sideways.
 COLUMNS = {
@@ -27,6 +27,14 @@ COLUMNS = {
     "ID": st.column_config.TextColumn(width=58, help="The end of the run's id (its folder name)."),
 }
 DATASET_SHORT = {"fashion-mnist": "fashion"}
+
+
+def _augmented(augment) -> bool:
+    """Whether a stored config's augmentation does anything (zoom included), as the trainer decides it."""
+    try:
+        return Augment.from_dict(augment).active if isinstance(augment, dict) else False
+    except MnistlabError:
+        return False
 
 
 def source(owner: str, me: str | None = None) -> str:
@@ -49,7 +57,7 @@ def runs_table(runs, me: str | None = None) -> pd.DataFrame:
         rows.append({
             "Created": r.created[5:16].replace("T", " "), "Status": r.status, "Test accuracy": r.test_accuracy,
             "Dataset": DATASET_SHORT.get(r.dataset, r.dataset), "Recipe": recipe(r), "Model": r.description,
-            "Training": training + (" +aug" if any(augment.get(k) for k in AUGMENTS) else ""),
+            "Training": training + (" +aug" if _augmented(augment) else ""),
             "Epochs": f"{r.epochs_done}/{config.get('epochs', '?')}", "Time": live.duration(r.train_seconds),
             "From": source(r.owner, me), "ID": r.run_id[-6:],
         })

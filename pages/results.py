@@ -5,11 +5,13 @@ import json
 import numpy as np
 import streamlit as st
 
+from mnistlab.insight import first_layer_images
 from mnistlab.presets import PRESETS
 from ui import cache, charts, confusion, images, live, state
 from ui.pickers import pick_run
 
 PER_PAGE = 36
+FIRST_LAYER_UNITS = 32  # hidden units drawn on the First layer tab (Inspect shows more, with an epoch slider)
 
 
 def outcome(info) -> None:
@@ -88,11 +90,12 @@ def browse(ev, test, classes, index, key: str, empty: str) -> None:
 
 
 def first_layer(info) -> None:
-    weights = cache.first_layer(info.run_id)
-    if weights is None:
+    model = cache.model(info.run_id)
+    if model is None:
         st.info("This run saved no model.", icon=":material/block:")
         return
-    hidden = bool(cache.model(info.run_id).spec.hidden)
+    weights = first_layer_images(model).images[:FIRST_LAYER_UNITS]
+    hidden = bool(model.spec.hidden)
     st.caption(("Each square is one hidden unit's 784 input weights laid out as an image: blue pixels push it "
                 "up, red pixels push it down. Units of a trained net look like strokes and blobs.") if hidden else
                "With no hidden layer the weights of each class form a template of that class.")

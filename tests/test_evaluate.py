@@ -54,3 +54,29 @@ def test_mistakes_are_sorted_by_confidence():
 def test_confusion_matrix_counts():
     m = confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]), 3)
     assert m.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 0]]
+
+
+def test_worst_cell_and_cell_indices_are_the_one_picker_the_pages_use():
+    import numpy as np
+
+    from mnistlab.evaluate import cell_indices, worst_cell
+
+    confusion = np.array([[5, 1, 0], [3, 4, 0], [0, 2, 6]])
+    assert worst_cell(confusion) == (1, 0)  # the most frequent mistake
+    assert worst_cell(np.diag([1, 7, 2])) == (1, 1)  # no mistake: the fullest diagonal cell
+    labels, predictions = np.array([0, 1, 1, 2, 1]), np.array([0, 0, 1, 1, 0])
+    assert cell_indices(labels, predictions, 1, 0).tolist() == [1, 4]
+
+
+def test_class_means_are_each_class_average_image():
+    import numpy as np
+    import torch
+
+    from mnistlab.data.split import Split
+
+    images = torch.zeros(4, 28, 28, dtype=torch.uint8)
+    images[0], images[1], images[2] = 100, 200, 50
+    split = Split(images, torch.tensor([0, 0, 1, 2]), classes=("a", "b", "c"))
+    means = split.class_means()
+    assert means.shape == (3, 28, 28) and np.allclose(means[0], 150) and np.allclose(means[1], 50)
+    assert np.allclose(means[2], 0)

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 from mnistlab.data.datasets import FILES, file_path
 from mnistlab.data.fetch import verify_dataset
@@ -82,11 +81,7 @@ def verify(dataset: str) -> dict[str, str]:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _mean_images(dataset: str, which: str, data_dir: str, stamp: tuple) -> np.ndarray:
-    data = _split(dataset, which, data_dir, stamp)
-    images, labels = data.images.float(), data.labels
-    sums = torch.zeros(len(data.classes), 28, 28).index_add_(0, labels, images)
-    counts = torch.bincount(labels, minlength=len(data.classes)).clamp(min=1)
-    return (sums / counts[:, None, None]).numpy()  # (10, 28, 28) in 0..255
+    return _split(dataset, which, data_dir, stamp).class_means()  # (classes, 28, 28) in 0..255
 
 
 def mean_images(dataset: str, which: str) -> np.ndarray:
@@ -137,15 +132,6 @@ def model(run_id: str) -> MLP | None:
     """The run's saved model on the CPU, or None if it saved none."""
     stamp = _run_stamp(run_id, "model.safetensors")
     return _model(str(state.runs_dir()), run_id, stamp) if stamp[0] else None
-
-
-def first_layer(run_id: str, limit: int = 32) -> np.ndarray | None:
-    """The first Linear layer's weights as images, (units, 28, 28): what each unit looks for."""
-    net = model(run_id)
-    if net is None:
-        return None
-    weight = net.linears()[0].weight.detach()[:limit]  # (units, 784)
-    return weight.reshape(-1, 28, 28).numpy()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -12,22 +12,12 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
+from mnistlab.evaluate import worst_cell as worst_cell  # re-exported: the pages' picker
 from ui import charts, images
 
 CELL_LIMIT = 60  # images shown for one confusion cell
 PLOT = {"displayModeBar": False}
 CELL_LAYER = 1  # confusion_heatmap's trace of invisible cell markers, the one a click selects
-
-
-def worst_cell(confusion: np.ndarray) -> tuple[int, int]:
-    """(true, predicted) of the most frequent mistake; the fullest diagonal cell when there is none."""
-    off = np.array(confusion, dtype=np.int64)  # a copy: the caller's matrix stays as it is
-    np.fill_diagonal(off, -1)
-    if off.max() <= 0:
-        c = int(np.argmax(np.diag(confusion)))
-        return c, c
-    true, pred = np.unravel_index(int(off.argmax()), off.shape)
-    return int(true), int(pred)
 
 
 def clicked_cell(event: Mapping | None) -> tuple[int, int] | None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from mnistlab.data.datasets import dataset_info
 from mnistlab.errors import MnistlabError
+from mnistlab.evaluate import cell_indices
 from mnistlab.insight import confusion_at, confusion_epochs, diagnose_gradients, first_layer_images, gradient_flow
 from ui import charts, confusion, images, insight_cache, insight_charts
 from ui.help_texts import CHART_HELP
@@ -184,7 +184,7 @@ def confusion_tab(run_id: str, history: list[dict], classes, dataset: str) -> No
         n = int(matrix.sum())  # the run may have scored only the first n test images
         predicted = insight_cache.predictions_at(run_id, epoch, dataset)[:n]
         labels = test.labels[:n].numpy()
-        cell = np.flatnonzero((labels == true) & (predicted == pred))
+        cell = cell_indices(labels, predicted, true, pred)
         color = charts.GOOD if true == pred else charts.BAD
         images.grid([images.Card(test.images[int(i)].numpy(), f"#{int(i):,}", color) for i in cell[:CELL_LIMIT]],
                     cell_px=72, empty="No test image falls in this cell.")

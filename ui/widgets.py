@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 import torch
 
+from mnistlab.data.datasets import DATASETS
 from mnistlab.device import cuda_available, device_name
 from mnistlab.models.spec import ACTIVATIONS, DROPOUT_WHERE, INITS, NORMS, OUTPUTS, MLPSpec
 from mnistlab.presets import PRESETS
@@ -71,7 +72,7 @@ def widget_values(config: TrainConfig) -> dict[str, Any]:
         "cfg_weight_decay": float(config.weight_decay), "cfg_schedule": config.schedule,
         "cfg_step_epochs": config.step_epochs, "cfg_step_gamma": float(config.step_gamma), "cfg_loss": config.loss,
         "cfg_label_smoothing": float(config.label_smoothing),
-        "cfg_train_subset": 0 if subset is None else int(subset if isinstance(subset, int) else round(subset * 60_000)),
+        "cfg_train_subset": 0 if subset is None else int(subset if isinstance(subset, int) else round(subset * DATASETS[config.dataset].train_size)),
         "cfg_subset_mode": config.subset_mode, "cfg_test_subset": config.test_subset or 0,
         "cfg_val_split": float(config.val_split), "cfg_val_mode": config.val_mode, "cfg_seed": config.seed,
         "cfg_device": config.device if config.device != "cuda" or cuda_available() else "auto",
@@ -244,7 +245,8 @@ def optimisation_controls() -> None:
 
 
 def data_controls() -> None:
-    _w(st.number_input, "Train subset (images, 0 = all)", "cfg_train_subset", 0, min_value=0, max_value=60_000,
+    _w(st.number_input, "Train subset (images, 0 = all)", "cfg_train_subset", 0, min_value=0,
+       max_value=DATASETS[state.dataset()].train_size,
        step=1000)
     _w(st.slider, "Validation split", "cfg_val_split", 0.0, min_value=0.0, max_value=0.5, step=0.05)
     _w(st.number_input, "Seed", "cfg_seed", 0, min_value=0, max_value=2**31 - 1, step=1)

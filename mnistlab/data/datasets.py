@@ -21,6 +21,7 @@ class DatasetInfo:
     sha256: dict[str, str]
     mirrors: tuple[str, ...]  # base URLs, tried in order
     licence: str
+    train_size: int = 60_000  # images in the training split (both built-ins have 60,000 and 10,000 test)
 
 
 MNIST = DatasetInfo(

@@ -93,6 +93,13 @@ class Split:
     def to(self, device: torch.device | str) -> Split:
         return replace(self, images=self.images.to(device), labels=self.labels.to(device))
 
+    def class_means(self) -> np.ndarray:
+        """The average image of each class, (classes, 28, 28) floats in 0..255: a blurry template of the class."""
+        sums = torch.zeros(len(self.classes), *self.images.shape[1:]).index_add_(0, self.labels.cpu(),
+                                                                              self.images.cpu().float())
+        counts = torch.bincount(self.labels.cpu(), minlength=len(self.classes)).clamp(min=1)
+        return (sums / counts[:, None, None]).numpy()
+
     def label_counts(self) -> list[int]:
         return torch.bincount(self.labels.cpu(), minlength=len(self.classes)).tolist()
 
