@@ -15,11 +15,12 @@ from mnistlab.errors import DeviceError, MnistlabError, RunStoreError
 from mnistlab.evaluate import Evaluation, evaluate
 from mnistlab.memory import check_training_fits
 from mnistlab.runs.record import RunRecorder, epochs_dir, save_artifacts, weights_saver
-from mnistlab.runs.store import RunStore, describe_os_error
+from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.events import RunFailed, Subscriber
 from mnistlab.train.loop import TrainResult, train
 from mnistlab.train.prepare import PreparedData, prepare_data
+from mnistlab.userfiles import describe_os_error
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -61,3 +63,32 @@ def short(text: str, limit: int = 80) -> str:
 
 def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} bytes"
+
+
+def check_inside(path: Path, root: Path, what: str, error: type[MnistlabError]) -> None:
+    """`error` for a path that resolves outside `root` (a link out of a store is never followed); `what`
+    names the root ("runs directory", "data directory")."""
+    real, base = Path(path).resolve(), Path(root).resolve()
+    if not real.is_relative_to(base):
+        raise error(f"{path} is a link to {real}, outside the {what} {base}; mnistlab does not follow links out "
+                    f"of it: move or copy the file into the {what}.")
+
+
+def describe_os_error(error: OSError, where: Path) -> str:
+    """A plain phrase for a failed write: the disk is full (with what is free), read-only, no permission…"""
+    code = error.errno
+    if code == errno.ENOSPC:
+        try:
+            free = shutil.disk_usage(where if where.exists() else where.parent).free
+        except OSError:
+            free = 0
+        return f"the disk is full ({free:,} bytes free on {where})"
+    if code == errno.EROFS:
+        return f"{where} is on a read-only file system"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"no permission to write in {where}"
+    if code == errno.ENAMETOOLONG:
+        return "a file name there is longer than the file system allows (use a shorter runs directory path)"
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        return "a part of its path is a file, not a folder"
+    return error.strerror or str(error)

@@ -5,11 +5,10 @@ import streamlit as st
 
 from mnistlab.data.augment_spec import Augment
 from mnistlab.errors import MnistlabError
-from mnistlab.runs import store as run_store
+from mnistlab.runs.owners import WEB_OWNER, may_change
 from ui import cache, charts, live, state
 from ui.pickers import best_runs, recipe
 
-WEB_OWNER = getattr(run_store, "WEB_OWNER", "web-")  # dashboard sessions' owner ids start with this
 # Column widths (px), 906 in all: the table fits a 1400 px window with the sidebar open (about 940 px of
 # content) without scrolling sideways.
 COLUMNS = {
@@ -72,7 +71,7 @@ def run_choice(info) -> str:
 
 def deletable(info, me: str) -> bool:
     """Runs this session may delete: its own, the CLI's and the library's; every run for the server's operator."""
-    return live.admin() or info.owner == me or not (info.owner or "").startswith(WEB_OWNER)
+    return may_change(info.owner, me, live.admin())
 
 
 def _ask_delete() -> None:

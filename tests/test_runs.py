@@ -11,7 +11,8 @@ from mnistlab.experiment import run_experiment
 from mnistlab.models.spec import MLPSpec
 from mnistlab.presets import PRESETS, preset_changes
 from mnistlab.runs.files import load_model, write_json
-from mnistlab.runs.store import FINAL, STATUSES, RunInfo, RunStore, best_recent_run, check_run_id
+from mnistlab.runs.pick import best_recent_run
+from mnistlab.runs.store import FINAL, STATUSES, RunInfo, RunStore, check_run_id
 from mnistlab.train.config import TrainConfig
 
 CONFIG = TrainConfig(model=MLPSpec(hidden=(16,)), optimizer="adam", lr=3e-3, batch_size=50, epochs=2, device="cpu")

@@ -37,12 +37,9 @@ STATUS_ICONS = {"queued": ":material/hourglass_top:", "running": ":material/auto
 
 def owner_id() -> str:
     """This browser's owner id: the URL's `?me=` (a reload keeps it), else this session's, written to the URL."""
-    token = st.query_params.get(state.OWNER_PARAM)
-    if token and state.OWNER_ID.fullmatch(token):
-        st.session_state["owner"] = token  # state.owner() now answers the same
-        return token
-    me = state.owner()
-    st.query_params[state.OWNER_PARAM] = me
+    me = state.owner()  # reads ?me= in a fresh session
+    if st.query_params.get(state.OWNER_PARAM) != me:
+        st.query_params[state.OWNER_PARAM] = me
     return me
 
 

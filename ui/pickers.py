@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from mnistlab.runs.store import best_recent_run
+from mnistlab.runs.pick import best_recent_run
 from ui import state
 
 NOTHING_TO_SHOW = ("failed", "interrupted")  # ended without a model: never preselected while another run exists

@@ -17,6 +17,7 @@ from mnistlab.data.datasets import FILES, DatasetInfo, dataset_info, file_path, 
 from mnistlab.data.idx import is_gzip
 from mnistlab.data.sources import CHUNK, Progress, Source, SourceError, default_sources
 from mnistlab.errors import FetchError
+from mnistlab.processes import pid_alive
 
 ALREADY_PRESENT = "already present"
 WORKDIR_PREFIX = "mnistlab-fetch-"
@@ -137,16 +138,6 @@ def _failure_message(info: DatasetInfo, base: Path, failures: dict[str, list[tup
             f"{base.resolve()}/, or point MNISTLAB_DATA_DIR or --data-dir at a folder that holds {info.name}/.")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_leftovers(base: Path, temp_root: Path | None = None) -> list[Path]:
     """Remove what killed fetches left: stale `.part` files in `base`, work folders of dead processes."""
     removed: list[Path] = []
@@ -164,7 +155,7 @@ def clean_leftovers(base: Path, temp_root: Path | None = None) -> list[Path]:
         except (OSError, ValueError):
             pid = None  # no owner recorded: judge by age alone
         try:
-            stale = not _alive(pid) if pid is not None else now - folder.stat().st_mtime > 24 * 3600
+            stale = not pid_alive(pid) if pid is not None else now - folder.stat().st_mtime > 24 * 3600
         except OSError:
             continue
         if stale and folder.is_dir() and not folder.is_symlink():

@@ -12,6 +12,7 @@ from mnistlab.data.datasets import DATASETS, dataset_info, file_path, missing_me
 from mnistlab.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from mnistlab.data.split import Split
 from mnistlab.errors import DataError
+from mnistlab.userfiles import check_inside
 
 
 def load_split(dataset: str = "mnist", split: str = "train", data_dir: str | Path | None = None) -> Split:
@@ -29,7 +30,7 @@ def load_split(dataset: str = "mnist", split: str = "train", data_dir: str | Pat
     if image_path is None or label_path is None:
         raise DataError(missing_message(root, dataset))
     for path in (image_path, label_path):
-        _inside(path, root)
+        check_inside(path, root, "data directory", DataError)
     images = read_idx(image_path, expect="images")
     labels = read_idx(label_path, expect="labels")
     unverified = [path.name for path, stem, array in ((image_path, image_stem, images), (label_path, label_stem, labels))
@@ -60,14 +61,6 @@ def _identify(path: Path, stem: str, array: np.ndarray, dataset: str) -> bool:
                 raise DataError(f"{path} is {other.title}'s {other_stem}, not {dataset}'s {stem}; put the right "
                                 f"file there (`python -m mnistlab data fetch --dataset {dataset}` restores it).")
     return False  # not a file we know (a user's own or test data): loaded, and listed in meta["unverified"]
-
-
-def _inside(path: Path, root: Path) -> None:
-    """DataError for a file that is a link to somewhere outside the data directory (never followed)."""
-    real, base = path.resolve(), root.resolve()
-    if not real.is_relative_to(base):
-        raise DataError(f"{path} is a link to {real}, outside the data directory {base}; mnistlab does not "
-                        "follow links out of it: copy the file in, or point --data-dir/MNISTLAB_DATA_DIR at its folder.")
 
 
 def is_present(dataset: str, data_dir: str | Path | None = None) -> bool:

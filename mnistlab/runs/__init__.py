@@ -6,6 +6,7 @@ run), `Run` (the handle: info, status, config, history, model, saved epochs, eva
 """
 
 from mnistlab.runs.handle import Run
-from mnistlab.runs.store import RunInfo, RunStore, Unreadable, best_recent_run
+from mnistlab.runs.pick import best_recent_run
+from mnistlab.runs.store import RunInfo, RunStore, Unreadable
 
 __all__ = ["Run", "RunInfo", "RunStore", "Unreadable", "best_recent_run"]

@@ -12,7 +12,6 @@ Folders that cannot be read (corrupt JSON, creation cut short) are reported by `
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import re
@@ -27,14 +26,14 @@ from pathlib import Path
 from mnistlab.configs import quote
 from mnistlab.errors import RunStoreError
 from mnistlab.presets import PRESETS, preset_changes
+from mnistlab.processes import pid_alive, process_token, zombie
 from mnistlab.runs.files import read_json, write_json
-from mnistlab.train.stall import near_chance
+from mnistlab.runs.owners import may_change
+from mnistlab.userfiles import check_inside, describe_os_error
 
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
 STATUSES = ("running", "finished", "stalled", "stopped", "diverged", "failed", "interrupted")
 FINAL = ("finished", "stalled", "stopped", "diverged", "failed")  # "stalled": trained, never beat guessing
-PICKABLE = ("finished", "stopped")  # statuses a default picker may choose (see best_recent_run)
-WEB_OWNER = "web-"  # owners of dashboard sessions start with this; the CLI records "cli", the library ""
 CREATING_GRACE_S = 60.0  # a folder without run.json younger than this is a run being created, not a broken one
 
 log = logging.getLogger("mnistlab.runs")
@@ -57,30 +56,12 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def _process_token(pid: int) -> str | None:
-    """Boot id + start time of a process: survives pid reuse (Linux); None where unknown."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-        return f"{boot}:{start}"
-    except (OSError, IndexError):
-        return None
-
-
 def _read_object(path: Path) -> dict:
     """A JSON file that must hold an object (RunStoreError otherwise)."""
     data = read_json(path)
     if not isinstance(data, dict):
         raise RunStoreError(f"{path} does not hold a JSON object.")
     return data
-
-
-def _zombie(pid: int) -> bool:
-    """True for a killed process its parent has not reaped yet (it still has a /proc entry)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except (OSError, IndexError):
-        return False
 
 
 def _alive(info: dict) -> bool:
@@ -90,16 +71,10 @@ def _alive(info: dict) -> bool:
     pid = info.get("pid")
     if not isinstance(pid, int):
         return False
-    if _zombie(pid):
+    if zombie(pid):
         return False
-    token = _process_token(pid)
-    if token is None:
-        try:
-            os.kill(pid, 0)
-            return True
-        except (ProcessLookupError, PermissionError):
-            return False
-    return token == info.get("process")
+    token = process_token(pid)
+    return pid_alive(pid) if token is None else token == info.get("process")
 
 
 @dataclass(frozen=True)
@@ -146,7 +121,7 @@ class RunStore:
         """The run's folder; RunStoreError for a bad id or a folder that links out of the runs directory."""
         folder = self.root / check_run_id(run_id)
         if folder.is_symlink():
-            self._inside(folder)
+            check_inside(folder, self.root, "runs directory", RunStoreError)
         return folder
 
     def open(self, run_id: str):
@@ -159,14 +134,8 @@ class RunStore:
         """One file of a run (e.g. model.safetensors), refused when it links out of the runs directory."""
         path = self.path(run_id) / name
         if path.is_symlink():
-            self._inside(path)
+            check_inside(path, self.root, "runs directory", RunStoreError)
         return path
-
-    def _inside(self, path: Path) -> None:
-        real, base = path.resolve(), self.root.resolve()
-        if not real.is_relative_to(base):
-            raise RunStoreError(f"{path} is a link to {real}, outside the runs directory {base}; mnistlab does not "
-                                "follow links out of it: move the run's files into the runs directory.")
 
     def check_usable(self) -> None:
         """Before training: the runs directory exists (or can be made), is a folder and takes new files."""
@@ -206,7 +175,7 @@ class RunStore:
         self.update(run_id, status="running", created=datetime.now(UTC).isoformat(timespec="microseconds"),
                     preset=preset, preset_changes=_changes(config_dict, preset), dataset=config_dict.get("dataset"),
                     engine=config_dict.get("engine", "torch"), owner=owner, pid=os.getpid(),
-                    process=_process_token(os.getpid()), host=socket.gethostname())
+                    process=process_token(os.getpid()), host=socket.gethostname())
         return run_id
 
     def status_info(self, run_id: str) -> dict:
@@ -322,7 +291,7 @@ class RunStore:
         except RunStoreError:
             info = {}  # corrupt or missing run.json: nobody is writing it
         recorded = info.get("owner") or ""
-        if owner is not None and not admin and recorded.startswith(WEB_OWNER) and recorded != owner:
+        if owner is not None and not may_change(recorded, owner, admin):
             raise RunStoreError(f"run {run_id} belongs to another dashboard session; only its owner "
                                 "(or the server's operator) can delete it.")
         if info.get("status") == "running":
@@ -352,40 +321,8 @@ def _check_fields(run_id: str, data: dict) -> None:
         raise RunStoreError(f"run.json of {run_id} has an unknown status {quote(data.get('status'))}")
 
 
-def describe_os_error(error: OSError, where: Path) -> str:
-    """A plain phrase for a failed write: the disk is full (with what is free), read-only, no permission…"""
-    code = error.errno
-    if code == errno.ENOSPC:
-        try:
-            free = shutil.disk_usage(where if where.exists() else where.parent).free
-        except OSError:
-            free = 0
-        return f"the disk is full ({free:,} bytes free on {where})"
-    if code == errno.EROFS:
-        return f"{where} is on a read-only file system"
-    if code in (errno.EACCES, errno.EPERM):
-        return f"no permission to write in {where}"
-    if code == errno.ENAMETOOLONG:
-        return "a file name there is longer than the file system allows (use a shorter runs directory path)"
-    if code in (errno.ENOTDIR, errno.EEXIST):
-        return "a part of its path is a file, not a folder"
-    return error.strerror or str(error)
-
-
 def _changes(config_dict: dict, preset: str | None) -> list[str] | None:
     """The run's changes from its preset's recipe; None without a preset (or one mnistlab no longer has)."""
     if preset is None or preset not in PRESETS or not isinstance(config_dict, dict):
         return None
     return preset_changes(config_dict, preset)
-
-
-def best_recent_run(runs: list[RunInfo], dataset: str | None = None, within: int = 20) -> RunInfo | None:
-    """The most accurate of the `within` newest runs that ended well, optionally of one dataset; None if none.
-
-    Only finished or stopped runs with a test accuracy above chance count: never a stalled, diverged, failed,
-    interrupted or running one. `runs` is newest first, as `RunStore.list` returns them.
-    """
-    done = [r for r in runs if r.status in PICKABLE and r.test_accuracy is not None
-            and not near_chance(r.test_accuracy) and (dataset is None or r.dataset == dataset)]
-    recent = sorted(done, key=lambda r: (r.created, r.run_id), reverse=True)[:within]
-    return max(recent, key=lambda r: r.test_accuracy, default=None)
