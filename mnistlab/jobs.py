@@ -322,7 +322,7 @@ def _apply(snap: JobSnapshot, event: Event, wall_s: float, stopping: bool = Fals
         done = (event.epoch - 1) * event.steps_per_epoch + event.step
         eta.step(done, event.elapsed_s, wall_s)
         at = event.epoch - 1 + event.step / event.steps_per_epoch
-        accuracy = getattr(event, "accuracy", None)
+        accuracy = event.accuracy
         return replace(snap, epoch=event.epoch, epochs=event.epochs, step=event.step, steps=event.steps_per_epoch,
                        loss=event.loss, accuracy=accuracy, samples_per_s=event.samples_per_s, elapsed_s=wall_s,
                        trace=_traced(snap.trace, (at, event.loss)),
@@ -340,7 +340,7 @@ def _apply(snap: JobSnapshot, event: Event, wall_s: float, stopping: bool = Fals
                        eta_s=eta.estimate(event.epoch * snap.steps, event.epochs * snap.steps, snap.steps,
                                           event.epochs - event.epoch))
     if isinstance(event, RunFinished):
-        return replace(snap, elapsed_s=wall_s, message=getattr(event, "message", "") or snap.message)
+        return replace(snap, elapsed_s=wall_s, message=event.message or snap.message)
     if isinstance(event, RunFailed):  # extra["run_id"]: the stored failed run, even if it failed before RunStarted
         return replace(snap, message=event.message, elapsed_s=wall_s, run_id=event.extra.get("run_id") or snap.run_id)
     return snap

@@ -36,7 +36,7 @@ def outcome(info) -> None:
 def published_figure(info) -> float | None:
     """The preset's published test accuracy, only for a run of that preset's recipe unchanged."""
     preset = PRESETS.get(info.preset or "")
-    if preset is None or preset.config.dataset != info.dataset or not getattr(info, "is_preset", False):
+    if preset is None or preset.config.dataset != info.dataset or not info.is_preset:
         return None
     return preset.published
 

@@ -20,7 +20,7 @@ def recipe(info) -> str:
     """'fast' for a preset run as published, 'fast (changed)' for one with changed settings, else 'custom'."""
     if not info.preset:
         return "custom"
-    return info.preset if getattr(info, "is_preset", True) else f"{info.preset} (changed)"
+    return info.preset if info.is_preset else f"{info.preset} (changed)"
 
 
 def run_label(info) -> str:
