@@ -7,7 +7,6 @@ fresh session; every value goes through `TrainConfig`, and one that it refuses i
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -15,9 +14,9 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from mnistlab.errors import ConfigError
-from mnistlab.models.spec import MLPSpec
 from mnistlab.presets import PRESETS
-from mnistlab.train.config import Augment, TrainConfig
+from mnistlab.settings import Leaf, get_path, leaf_settings, set_paths
+from mnistlab.train.config import TrainConfig
 from ui import state, widgets
 
 PRESET = "preset"
@@ -27,23 +26,11 @@ NOTICE = "link_notice"  # session_state: the sentence about what a link could no
 WANTED = "link_config"  # session_state: the config a link asked for, to compare with what the controls show
 
 
-def _sections() -> dict[str, tuple[str | None, Any]]:
-    """URL name → (the TrainConfig field it lives in, or None for a top-level field; its default value)."""
-    out: dict[str, tuple[str | None, Any]] = {}
-    for section, cls in ((None, TrainConfig), ("model", MLPSpec), ("augment", Augment)):
-        defaults = cls()
-        for f in dataclasses.fields(cls):
-            if f.name not in ("model", "augment"):
-                out[f.name] = (section, getattr(defaults, f.name))
-    return out
-
-
-FIELDS = _sections()
+FIELDS: dict[str, Leaf] = {leaf.path[-1]: leaf for leaf in leaf_settings(TrainConfig)}  # URL name → setting
 
 
 def _flat(config: TrainConfig) -> dict[str, Any]:
-    data = config.to_dict()
-    return {name: data[section][name] if section else data[name] for name, (section, _) in FIELDS.items()}
+    return {name: get_path(config, leaf.path) for name, leaf in FIELDS.items()}
 
 
 def base(preset: str) -> TrainConfig:
@@ -65,21 +52,21 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def parse_value(text: str, default: Any) -> Any:
-    """The URL text as the field's type (judged from its default); text that does not parse is passed on as
-    is, so that TrainConfig refuses it with its own message (the range, the choices)."""
-    text = text.strip()
+def parse_value(text: str, leaf: Leaf) -> Any:
+    """The URL text as the setting's kind; text that does not parse is passed on as is, so that TrainConfig
+    refuses it with its own message (the range, the choices)."""
+    text, kind = text.strip(), leaf.setting.kind
     try:
-        if isinstance(default, bool):
+        if kind == "bool":
             return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
                 text.lower(), text)
-        if isinstance(default, tuple):
+        if kind == "widths":
             return () if text.lower() in ("", "none", "0") else tuple(int(w) for w in text.split(","))
-        if default is None and text.lower() in ("", "none", "all", "0"):
+        if leaf.setting.optional and text.lower() in ("", "none", "all", "0"):
             return None
-        if isinstance(default, int) or default is None:  # counts; a subset may also be a fraction
-            return int(text) if text.lstrip("-").isdigit() else float(text) if default is None else text
-        if isinstance(default, float):
+        if kind in ("int", "subset"):  # counts; a subset may also be a fraction
+            return int(text) if text.lstrip("-").isdigit() else float(text) if kind == "subset" else text
+        if kind == "float":
             return float(text)
     except ValueError:
         return text
@@ -87,10 +74,7 @@ def parse_value(text: str, default: Any) -> Any:
 
 
 def _apply(config: TrainConfig, name: str, value: Any) -> TrainConfig:
-    section, _ = FIELDS[name]
-    if section == "augment":
-        return dataclasses.replace(config, augment=dataclasses.replace(config.augment, **{name: value}))
-    return config.with_(**{name: value})
+    return TrainConfig.from_dict(set_paths(config.to_dict(), {FIELDS[name].path: value}))
 
 
 def encode(config: TrainConfig, preset: str) -> dict[str, str]:
@@ -118,7 +102,7 @@ def decode(params: Mapping[str, str]) -> tuple[str, TrainConfig, list[str]]:
         progress = False
         for name, text in list(pending.items()):
             try:
-                config = _apply(config, name, parse_value(text, FIELDS[name][1]))
+                config = _apply(config, name, parse_value(text, FIELDS[name]))
             except (ConfigError, TypeError, ValueError) as error:
                 errors[name] = str(error)
                 continue

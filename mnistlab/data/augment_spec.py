@@ -7,37 +7,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mnistlab.configs import check_range, from_dict, to_dict
+from mnistlab.configs import from_dict, to_dict
 from mnistlab.errors import ConfigError
+from mnistlab.settings import Setting, check_settings, setting
 
 
 @dataclass(frozen=True)
 class Augment:
     """Random per-sample transforms applied batched on the training device."""
 
-    rotation: float = 0.0  # max rotation, degrees (drawn uniformly in ±rotation)
-    translate: float = 0.0  # max shift as a fraction of the image side (±)
-    scale_min: float = 1.0  # zoom range, drawn uniformly in [scale_min, scale_max]
-    scale_max: float = 1.0
-    shear: float = 0.0  # max shear, degrees (±)
-    hflip: bool = False  # mirror left-right with probability 1/2 (sensible for Fashion-MNIST only)
-    elastic_alpha: float = 0.0  # elastic distortion strength in pixels (Simard 2003 uses ~34 with sigma 4)
-    elastic_sigma: float = 4.0  # smoothing of the displacement field, pixels
-    concat_original: bool = False  # train on original + one augmented copy (doubles the epoch)
+    rotation: float = setting(0.0, Setting(  # max rotation, degrees (drawn uniformly in ±rotation)
+        "Rotation (± degrees)", "Each training image is turned by a random angle up to this many degrees, drawn "
+        "per image.", name="rotation", low=0, high=180, widget="slider", ui_high=45, step=1.0, section="augment"))
+    translate: float = setting(0.0, Setting(  # max shift as a fraction of the image side (±)
+        "Shift (± fraction of the side)", "Random shift up to this fraction of the side: the net stops relying on "
+        "exact positions.", name="translate", low=0, high=0.5, widget="slider", ui_high=0.3, step=0.01,
+        section="augment"))
+    scale_min: float = setting(1.0, Setting(  # zoom range, drawn uniformly in [scale_min, scale_max]
+        "Zoom range", "Random zoom in this range, drawn per image.", name="scale_min", low=0.1, high=10,
+        widget="range", ui_low=0.5, ui_high=1.5, step=0.05, section="augment", pair="scale_max", key="aug_scale"))
+    scale_max: float = setting(1.0, Setting(
+        "Zoom range (upper end)", "The largest random zoom.", name="scale_max", low=0.1, high=10, widget="none",
+        section="augment"))
+    shear: float = setting(0.0, Setting(  # max shear, degrees (±)
+        "Shear (± degrees)", "Random slant up to this many degrees: mimics handwriting styles.", name="shear", low=0,
+        high=60, widget="slider", ui_high=30, step=1.0, section="augment"))
+    hflip: bool = setting(False, Setting(  # mirror left-right with probability 1/2 (sensible for Fashion-MNIST only)
+        "Mirror left-right", "Mirror images left-right at random. Sensible for clothes (Fashion-MNIST), not for "
+        "digits.", kind="bool", name="augment.hflip", widget="toggle", section="augment", column=1))
+    elastic_alpha: float = setting(0.0, Setting(  # elastic distortion strength in pixels (Simard 2003: ~34, sigma 4)
+        "Elastic strength (pixels)", "Elastic distortion strength in pixels (Simard et al. 2003): wobbly strokes, "
+        "the augmentation behind the best MLP results.", name="elastic_alpha", low=0, high=100, widget="slider",
+        ui_high=60, step=1.0, section="augment", column=1))
+    elastic_sigma: float = setting(4.0, Setting(  # smoothing of the displacement field, pixels
+        "Elastic smoothness (sigma)", "Smoothness of the elastic field: small sigma is jittery noise, large sigma "
+        "gentle bends.", name="elastic_sigma", low=0.5, high=20, widget="slider", ui_low=1, ui_high=10, step=0.5,
+        section="augment", column=1))
+    concat_original: bool = setting(False, Setting(  # train on original + one augmented copy (doubles the epoch)
+        "Original + augmented copy", "Each epoch sees every image twice: once as is, once transformed (the "
+        "tutorials' recipe).", kind="bool", name="augment.concat_original", widget="toggle", section="augment",
+        column=1, key="aug_concat"))
 
     def __post_init__(self):
-        check_range("rotation", self.rotation, 0, 180)
-        check_range("translate", self.translate, 0, 0.5)
-        check_range("scale_min", self.scale_min, 0.1, 10)
-        check_range("scale_max", self.scale_max, 0.1, 10)
+        check_settings(self)
         if self.scale_min > self.scale_max:
             raise ConfigError(f"scale_min ({self.scale_min}) must not exceed scale_max ({self.scale_max}).")
-        check_range("shear", self.shear, 0, 60)
-        check_range("elastic_alpha", self.elastic_alpha, 0, 100)
-        check_range("elastic_sigma", self.elastic_sigma, 0.5, 20)
-        for name in ("hflip", "concat_original"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"augment.{name} must be true or false; got {getattr(self, name)!r}.")
 
     @property
     def active(self) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
-from mnistlab.configs import check_choice, check_range, from_dict, parse_json, to_dict
+from mnistlab.configs import from_dict, parse_json, to_dict
 from mnistlab.errors import ConfigError
+from mnistlab.settings import Setting, check_settings, setting
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
 NORMS = ("none", "layer", "batch")
@@ -22,15 +23,41 @@ MAX_WIDTH = 65_536
 class MLPSpec:
     """Architecture of a 784 → hidden… → 10 MLP."""
 
-    hidden: tuple[int, ...] = (512,)  # widths of the hidden layers; () is logistic regression
-    activation: str = "relu"
-    leaky_slope: float = 0.01  # negative slope, only for leaky_relu
-    dropout: float = 0.0  # probability of zeroing a hidden unit while training
-    dropout_where: str = "all"  # "all" hidden layers, or only after the "first"
-    norm: str = "none"  # normalisation after each hidden Linear, before the activation
-    output: str = "none"  # activation on the 10 outputs; "none" means raw logits
-    init: str = "torch"  # "glorot_uniform" + zero bias reproduces Keras recipes
-    standardize: bool = False  # subtract the training set's pixel mean, divide by its std
+    hidden: tuple[int, ...] = setting((512,), Setting(  # widths of the hidden layers; () is logistic regression
+        "Hidden layers", "How many hidden layers sit between the pixels and the 10 outputs. 0 is a linear classifier "
+        "(logistic regression); more layers can learn more, but deep sigmoid stacks stop learning.",
+        kind="widths", low=1, high=MAX_WIDTH, ui_high=8192, step=16, widget="widths", section="model",
+        flag="hidden", key="cfg_layers"))
+    activation: str = setting("relu", Setting(
+        "Activation", "The function each hidden unit applies. ReLU trains fast; sigmoid and tanh saturate, so "
+        "gradients fade in deep nets (watch Inspect → Gradient flow).",
+        kind="choice", choices=ACTIVATIONS, widget="select", section="model"))
+    leaky_slope: float = setting(0.01, Setting(  # negative slope, only for leaky_relu
+        "LeakyReLU slope", "LeakyReLU's slope for negative inputs: units never die completely.",
+        name="leaky_relu slope", low=0, high=1, step=0.01, column=0))
+    dropout: float = setting(0.0, Setting(  # probability of zeroing a hidden unit while training
+        "Dropout", "Probability of zeroing a hidden unit at each step while training. Closes the gap between train "
+        "and validation accuracy; too much slows learning.",
+        low=0, high=1, high_open=True, widget="slider", ui_high=0.9, step=0.05, section="model"))
+    dropout_where: str = setting("all", Setting(  # "all" hidden layers, or only after the "first"
+        "Dropout after", "Dropout after every hidden layer, or only after the first one.",
+        kind="choice", name="dropout_where", choices=DROPOUT_WHERE, widget="select", column=0))
+    norm: str = setting("none", Setting(  # normalisation after each hidden Linear, before the activation
+        "Normalisation", "Normalise each hidden layer's pre-activations. Keeps signals in range, so deep and "
+        "sigmoid nets train again.",
+        kind="choice", name="norm", choices=NORMS, widget="select", section="model"))
+    output: str = setting("none", Setting(  # activation on the 10 outputs; "none" means raw logits
+        "Output activation", "Function on the 10 outputs. None with cross-entropy is standard; sigmoid goes with "
+        "squared error or binary cross-entropy.",
+        kind="choice", choices=OUTPUTS, widget="select", column=0))
+    init: str = setting("torch", Setting(  # "glorot_uniform" + zero bias reproduces Keras recipes
+        "Weight init", "How the first weights are drawn. Glorot suits sigmoid/tanh, He suits ReLU; a bad scale "
+        "shows as a flat start.",
+        kind="choice", name="init", choices=INITS, widget="select", column=0))
+    standardize: bool = setting(False, Setting(  # subtract the training set's pixel mean, divide by its std
+        "Standardise pixels", "Shift and scale pixels to mean 0, standard deviation 1 (stored in the model). Helps "
+        "SGD on plain nets.",
+        kind="bool", name="standardize", widget="toggle", column=2))
 
     def __post_init__(self):
         hidden = self.hidden
@@ -39,17 +66,7 @@ class MLPSpec:
         if not isinstance(hidden, (tuple, list)):
             raise ConfigError(f"hidden must be a list of layer widths; got {hidden!r}.")
         object.__setattr__(self, "hidden", tuple(hidden))
-        for i, width in enumerate(self.hidden):
-            check_range(f"width of hidden layer {i + 1}", width, 1, MAX_WIDTH, integer=True)
-        check_choice("activation", self.activation, ACTIVATIONS)
-        check_range("leaky_relu slope", self.leaky_slope, 0, 1)
-        check_range("dropout", self.dropout, 0, 1, high_open=True)
-        check_choice("dropout_where", self.dropout_where, DROPOUT_WHERE)
-        check_choice("norm", self.norm, NORMS)
-        check_choice("output activation", self.output, OUTPUTS)
-        check_choice("init", self.init, INITS)
-        if not isinstance(self.standardize, bool):
-            raise ConfigError(f"standardize must be true or false; got {self.standardize!r}.")
+        check_settings(self)
 
     @property
     def sizes(self) -> tuple[int, ...]:

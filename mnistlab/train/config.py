@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mnistlab.configs import check_choice, check_range, from_dict, parse_json, read_json_file, to_dict
+from mnistlab.configs import from_dict, parse_json, read_json_file, to_dict
 from mnistlab.data.augment_spec import AUGMENT_NAMES as AUGMENT_NAMES  # re-exported: the config's home
 from mnistlab.data.augment_spec import Augment as Augment
 from mnistlab.errors import ConfigError
 from mnistlab.models.numpy_mlp import ACTIVATIONS as NUMPY_ENGINE_ACTIVATIONS
 from mnistlab.models.spec import MLPSpec
+from mnistlab.settings import Setting, check_settings, log_stops, nested, setting
 from mnistlab.userfiles import short
 
 DATASET_NAMES = ("mnist", "fashion-mnist")
@@ -25,34 +26,79 @@ VAL_MODES = ("last", "random")
 MAX_EPOCHS = 10_000
 MAX_BATCH = 65_536
 MAX_ITEMS = 10_000_000  # images in a split, as the IDX reader allows: a larger subset is a typo
+BATCH_STOPS = (1, 2, 4, 8, 16, 20, 32, 50, 64, 100, 128, 256, 512, 1024, 2048, 4096)  # the dashboard slider's stops
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """A whole experiment: dataset, model, optimisation and data handling."""
 
-    dataset: str = "mnist"
-    model: MLPSpec = field(default_factory=MLPSpec)
-    engine: str = "torch"  # "numpy" runs the from-scratch engine (SGD only)
-    epochs: int = 10
-    batch_size: int = 64
-    optimizer: str = "sgd"  # sgd | momentum (SGD + momentum) | adam | adamw
-    lr: float = 0.1  # peak learning rate
-    momentum: float = 0.9  # only for "momentum"
-    weight_decay: float = 0.0  # L2 (sgd/adam) or decoupled (adamw)
-    schedule: str = "none"  # none | step | cosine | onecycle (per step, warm-up 30% for onecycle)
-    step_epochs: int = 10  # "step": multiply lr by step_gamma every step_epochs epochs
-    step_gamma: float = 0.1
-    loss: str = "ce"  # ce | mse / bce on one-hot targets
-    label_smoothing: float = 0.0  # only for ce
-    augment: Augment = field(default_factory=Augment)
-    train_subset: float | int | None = None  # a count (int) or a fraction (float ≤ 1) of the training set
-    subset_mode: str = "first"  # first | random | stratified
-    test_subset: int | None = None  # evaluate on the first N test images only
-    val_split: float = 0.0  # fraction of the training data held out for validation
-    val_mode: str = "last"  # "last" as Keras's validation_split does, or "random"
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
+    dataset: str = setting("mnist", Setting(
+        "Dataset", "The images to learn from.", kind="choice", choices=DATASET_NAMES, widget="none"))
+    engine: str = setting("torch", Setting(  # "numpy" runs the from-scratch engine (SGD only)
+        "Engine", "PyTorch, or the from-scratch NumPy engine whose every gradient is written by hand (SGD, "
+        "ReLU/sigmoid only). Same maths, slower.", kind="choice", choices=ENGINES, widget="select", column=0))
+    model: MLPSpec = nested(MLPSpec)
+    optimizer: str = setting("sgd", Setting(  # sgd | momentum (SGD + momentum) | adam | adamw
+        "Optimizer", "How the gradient becomes a weight update. SGD is the textbook rule; momentum and Adam reach "
+        "the same accuracy in fewer epochs.", kind="choice", choices=OPTIMIZERS, widget="select",
+        section="optimisation"))
+    lr: float = setting(0.1, Setting(  # peak learning rate
+        "Learning rate (log scale)", "Step size of each update. Too high: the loss jumps or becomes NaN. Too low: "
+        "the loss barely moves.", low=0, high=10, low_open=True, scale="log", widget="select_slider",
+        options=log_stops(1e-5, 10), section="optimisation"))
+    momentum: float = setting(0.9, Setting(  # only for "momentum"
+        "Momentum", "How much of the previous update carries into the next (SGD + momentum only). 0.9 is the "
+        "classic value.", low=0, high=1, high_open=True, ui_high=0.999, step=0.01, column=1))
+    weight_decay: float = setting(0.0, Setting(  # L2 (sgd/adam) or decoupled (adamw)
+        "Weight decay", "Pulls weights towards zero at every step: a brake on overfitting.", low=0, high=1,
+        step=1e-4, column=1))
+    schedule: str = setting("none", Setting(  # none | step | cosine | onecycle (per step, warm-up 30% for onecycle)
+        "Schedule", "How the learning rate changes during training. One-cycle warms up then anneals: usually the "
+        "fastest to a good accuracy.", kind="choice", choices=SCHEDULES, widget="select", section="optimisation"))
+    step_epochs: int = setting(10, Setting(  # "step": multiply lr by step_gamma every step_epochs epochs
+        "Step schedule: every N epochs", "Step schedule: the learning rate drops every this many epochs.",
+        kind="int", name="step_epochs", low=1, high=MAX_EPOCHS, ui_high=1000, step=1, column=1))
+    step_gamma: float = setting(0.1, Setting(
+        "Step schedule: multiply by", "Step schedule: the factor applied at each drop (0.1 = ten times smaller).",
+        name="step_gamma", low=0, high=1, low_open=True, ui_low=0.01, step=0.05, column=1))
+    batch_size: int = setting(64, Setting(  # images per optimizer step
+        "Batch size", "Images per update. Small batches: many noisy steps per epoch; large batches: fewer, "
+        "smoother steps and faster epochs.", kind="int", low=1, high=MAX_BATCH, scale="log", widget="select_slider",
+        options=BATCH_STOPS, section="optimisation"))
+    epochs: int = setting(10, Setting(
+        "Epochs", "Passes over the training images. Watch the validation curve: when it stops improving, more "
+        "epochs only overfit.", kind="int", low=1, high=MAX_EPOCHS, ui_high=1000, step=1, section="optimisation"))
+    loss: str = setting("ce", Setting(  # ce | mse / bce on one-hot targets
+        "Loss", "What the network is scored on. Cross-entropy suits classification; squared error is the textbook "
+        "choice and learns more slowly.", kind="choice", choices=LOSSES, widget="select", section="optimisation"))
+    label_smoothing: float = setting(0.0, Setting(  # only for ce
+        "Label smoothing", "Aim for 0.9 instead of 1.0 on the right class: a less over-confident net, often a "
+        "slightly better test accuracy.", low=0, high=1, high_open=True, ui_high=0.5, step=0.05, column=1))
+    augment: Augment = nested(Augment, flag_prefix="aug-", key_prefix="aug_")
+    train_subset: float | int | None = setting(None, Setting(  # a count (int) or a fraction (float ≤ 1)
+        "Train subset (images, 0 = all)", "Train on only the first N images (0 = all). Few images make "
+        "overfitting easy to see. On the CLI also a fraction like 0.25.", kind="subset", name="train subset",
+        low=1, high=MAX_ITEMS, optional=True, step=1000, section="data"))
+    subset_mode: str = setting("first", Setting(  # first | random | stratified
+        "Subset draw", "How the training subset is drawn: the first N, a random N, or N balanced across classes.",
+        kind="choice", name="subset mode", choices=SUBSET_MODES, widget="select", column=2))
+    test_subset: int | None = setting(None, Setting(  # evaluate on the first N test images only
+        "Test subset (first N, 0 = all)", "Score on only the first N test images (0 = all 10,000).", kind="int",
+        name="test subset", low=1, high=MAX_ITEMS, optional=True, ui_high=10_000, step=1000, column=2))
+    val_split: float = setting(0.0, Setting(  # fraction of the training data held out for validation
+        "Validation split", "Fraction of the training images held out to watch overfitting: train accuracy far "
+        "above validation accuracy means the net memorises.", low=0, high=1, high_open=True, widget="slider",
+        ui_high=0.5, step=0.05, section="data"))
+    val_mode: str = setting("last", Setting(  # "last" as Keras's validation_split does, or "random"
+        "Validation taken from", "Validation images taken from the end of the training set (as Keras does) or at "
+        "random.", kind="choice", name="validation mode", choices=VAL_MODES, widget="select", column=2))
+    seed: int = setting(0, Setting(
+        "Seed", "Fixes the initial weights, the shuffling and the augmentation. Same seed, same settings: same run.",
+        kind="int", low=0, high=2**31 - 1, step=1, section="data"))
+    device: str = setting("auto", Setting(  # auto | cpu | cuda
+        "Device", "Where training runs. A CUDA GPU makes large nets and batches many times faster.", kind="choice",
+        choices=DEVICES, widget="segmented", section="data"))
 
     def __post_init__(self):
         if isinstance(self.model, dict):
@@ -63,33 +109,10 @@ class TrainConfig:
             raise ConfigError(f"model must be an object of model settings; got {type(self.model).__name__}.")
         if not isinstance(self.augment, Augment):
             raise ConfigError(f"augment must be an object of augmentation settings; got {type(self.augment).__name__}.")
-        check_choice("dataset", self.dataset, DATASET_NAMES)
-        check_choice("engine", self.engine, ENGINES)
-        check_range("epochs", self.epochs, 1, MAX_EPOCHS, integer=True)
-        check_range("batch size", self.batch_size, 1, MAX_BATCH, integer=True)
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_range("learning rate", self.lr, 0, 10, low_open=True)
-        check_range("momentum", self.momentum, 0, 1, high_open=True)
-        check_range("weight decay", self.weight_decay, 0, 1)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_range("step_epochs", self.step_epochs, 1, MAX_EPOCHS, integer=True)
-        check_range("step_gamma", self.step_gamma, 0, 1, low_open=True)
-        check_choice("loss", self.loss, LOSSES)
-        check_range("label smoothing", self.label_smoothing, 0, 1, high_open=True)
-        if self.train_subset is not None:
-            if isinstance(self.train_subset, float) and self.train_subset <= 1:
-                check_range("train subset fraction", self.train_subset, 0, 1, low_open=True)
-            else:
-                if isinstance(self.train_subset, float) and self.train_subset.is_integer():
-                    object.__setattr__(self, "train_subset", int(self.train_subset))
-                check_range("train subset", self.train_subset, 1, MAX_ITEMS, integer=True)
-        check_choice("subset mode", self.subset_mode, SUBSET_MODES)
-        if self.test_subset is not None:
-            check_range("test subset", self.test_subset, 1, MAX_ITEMS, integer=True)
-        check_range("validation split", self.val_split, 0, 1, high_open=True)
-        check_choice("validation mode", self.val_mode, VAL_MODES)
-        check_range("seed", self.seed, 0, 2**31 - 1, integer=True)
-        check_choice("device", self.device, DEVICES)
+        subset = self.train_subset
+        if isinstance(subset, float) and subset > 1 and subset.is_integer():
+            object.__setattr__(self, "train_subset", int(subset))
+        check_settings(self)
         if self.engine == "numpy":
             _check_numpy_engine(self)
 
