@@ -7,7 +7,7 @@ from streamlit_drawable_canvas import st_canvas
 from mnistlab.data.datasets import dataset_info
 from mnistlab.errors import MnistlabError
 from mnistlab.imageprep import PreparedImage, prepare_array, prepare_image, style_for
-from mnistlab.insight.saliency import saliency_map
+from mnistlab.insight import saliency_map
 from mnistlab.predict import predict_image
 from ui import cache, charts, images, live, state
 from ui.pickers import best_run, pick_run

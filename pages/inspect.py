@@ -5,10 +5,14 @@ import streamlit as st
 
 from mnistlab.data.datasets import dataset_info
 from mnistlab.train.config import TrainConfig
-from ui import cache, insight_cache, state
-from ui.inspect_deep import representations_tab, saliency_tab
-from ui.inspect_runs import diagnose_tab, twin_tab
-from ui.inspect_views import confusion_tab, gradient_tab, weights_tab
+from ui import cache, state
+from ui.inspect.confusion_time import confusion_tab
+from ui.inspect.diagnose import diagnose_tab
+from ui.inspect.gradient import gradient_tab
+from ui.inspect.representations import representations_tab
+from ui.inspect.saliency import saliency_tab
+from ui.inspect.twin import twin_tab
+from ui.inspect.weights import weights_tab
 from ui.pickers import pick_run
 
 # Plain labels: the open tab is kept in the URL (?tab=Saliency), so a view can be linked and reloaded.
@@ -26,7 +30,6 @@ def main() -> None:
         return
     info = pick_run(runs, key="inspect_run")
     config = TrainConfig.from_dict(cache.run_config(info.run_id)["config"])
-    history = insight_cache.history(info.run_id)
     classes = dataset_info(info.dataset).classes
     if info.status == "running":
         st.info("This run is still training: what you see is up to its last finished epoch.",
@@ -34,13 +37,13 @@ def main() -> None:
     linked = st.query_params.get("tab")
     if linked is not None and linked not in TABS:  # read before st.tabs, which drops an unknown value silently
         st.caption(f":material/link_off: Ignored `?tab={linked}` from the link: the tabs are {', '.join(TABS)}.")
-    views = [lambda: gradient_tab(info.run_id, history, config.model.activation),
-             lambda: weights_tab(info.run_id, history, info.dataset),
+    views = [lambda: gradient_tab(info.run_id),
+             lambda: weights_tab(info.run_id, info.dataset),
              lambda: representations_tab(info.run_id, info.dataset, classes),
-             lambda: confusion_tab(info.run_id, history, classes, info.dataset),
+             lambda: confusion_tab(info.run_id, classes, info.dataset),
              lambda: saliency_tab(info.run_id, info.dataset, classes),
              lambda: twin_tab(info.run_id, config, runs),
-             lambda: diagnose_tab(info.run_id, config, history, info.status)]
+             lambda: diagnose_tab(info.run_id, config)]
     for tab, view in zip(st.tabs(TABS, key="tab", bind="query-params"), views, strict=True):
         if tab.open:  # only the open tab computes: projections and probes take seconds
             with tab:

@@ -18,7 +18,8 @@ from mnistlab.experiment import run_experiment
 from mnistlab.models.spec import MLPSpec
 from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig
-from ui import charts, confusion, insight_charts
+from ui import charts, confusion
+from ui.inspect import charts as insight_charts
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = tuple("0123456789")

@@ -102,7 +102,7 @@ def test_an_epoch_uses_its_snapshot_and_the_last_epoch_is_the_final_model(stored
 def test_bad_input_raises_mnistlab_errors(stored, tiny_data_dir, capsys):
     with pytest.raises(RunStoreError, match="no run 'no-such-run'"):
         insight_cmd.run(parser().parse_args(["no-such-run", "--figure", "weights"]))
-    with pytest.raises(ConfigError, match="--index"):
+    with pytest.raises(ConfigError, match="test image number must be between 0 and 199"):
         inspect(stored, tiny_data_dir, capsys, "--figure", "saliency", "--index", "100000")
     with pytest.raises(ConfigError, match="between 0"):
         inspect(stored, tiny_data_dir, capsys, "--figure", "projection", "--layer", "5")

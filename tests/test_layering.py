@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-READERS = [*sorted((ROOT / "ui").glob("*.py")), *sorted((ROOT / "pages").glob("*.py")),
-           *sorted((ROOT / "mnistlab" / "cli").glob("*.py")), *sorted((ROOT / "mnistlab" / "insight").glob("*.py")),
+READERS = [*sorted((ROOT / "ui").rglob("*.py")), *sorted((ROOT / "pages").glob("*.py")),
+           *sorted((ROOT / "mnistlab" / "cli").glob("*.py")), *sorted((ROOT / "mnistlab" / "insight").rglob("*.py")),
            ROOT / "mnistlab" / "predict.py"]
 # Opening a run's files by hand, or reading it past its handle (`RunStore.open`).
 BYPASS = re.compile(r"store\(\)\.path\(|store\.path\(|\bread_json\(|\bload_model\(|\bload_arrays\(|\.status_info\(|"

@@ -1,21 +1,22 @@
-"""`mnistlab inspect RUN_ID --figure …`: the data behind each Inspect figure, as text or JSON."""
+"""`mnistlab inspect RUN_ID --figure …`: the data behind each Inspect figure, as text or JSON.
+
+Each figure comes from its function in `mnistlab.insight.figures`, the one the dashboard's Inspect page draws.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import numpy as np
 
 from mnistlab import insight
 from mnistlab.cli import jsonout
-from mnistlab.errors import ConfigError, RunStoreError
-from mnistlab.models.torch_mlp import MLP
+from mnistlab.insight import figures
+from mnistlab.runs.handle import Run
 from mnistlab.runs.store import RunStore
 
-FIGURES = ("gradflow", "weights", "histograms", "projection", "probes", "confusion", "saliency", "diagnose")
-MODEL_FIGURES = ("weights", "histograms", "projection", "probes", "saliency")
+FIGURES = figures.FIGURES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,96 +27,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layer", type=int, help="representation for --figure projection: 0 = pixels; default the last "
                                              "hidden layer")
     p.add_argument("--method", choices=("pca", "tsne"), default="pca", help="projection method (default pca)")
-    p.add_argument("--points", type=int, default=2000, help="test images to project (default 2000)")
+    p.add_argument("--points", type=int, default=figures.PROJECTION_POINTS,
+                   help=f"test images to project, as many of each class (default {figures.PROJECTION_POINTS})")
     p.add_argument("--json", action="store_true", help="print the figure's data as one JSON object on stdout")
 
 
-class _Run:
-    """A stored run's config, history and (lazily) its model and data."""
-
-    def __init__(self, args: argparse.Namespace):
-        self.args = args
-        self.run_id = args.run_id
-        self.handle = RunStore(getattr(args, "runs_dir", None)).open(self.run_id)
-        self.info = self.handle.info
-        self.config = self.handle.config
-        self.history: list[dict] = self.handle.history(layer_stats=True)  # after the epoch-0 row where recorded
-        self.notes: list[str] = []
-
-    def model(self) -> MLP:
-        """The model after --epoch (its snapshot), else the final one."""
-        epoch = self.args.epoch
-        last = max((h["epoch"] for h in self.history if "train_loss" in h), default=None)
-        if epoch is not None:
-            try:
-                return self.handle.model(epoch=epoch)
-            except RunStoreError:
-                if epoch != last:  # the final model is the last epoch's: no snapshot needed for that one
-                    raise
-        if not self.handle.has_model:
-            raise RunStoreError(f"run {self.run_id} has no saved model (status {self.info.status}); wait for it to "
-                                "finish, or pass --epoch N for one of its saved epochs.")
-        return self.handle.model()
-
-    def data(self):
-        from mnistlab.train.prepare import prepare_data
-
-        return prepare_data(self.config, getattr(self.args, "data_dir", None))
+def figure_of(run: Run, args: argparse.Namespace):
+    """The dataclass of the figure named by the arguments."""
+    name, data_dir = args.figure, getattr(args, "data_dir", None)
+    if name == "gradflow":
+        return figures.gradflow(run)
+    if name == "confusion":
+        return figures.confusion(run, args.epoch)
+    if name == "diagnose":
+        return figures.diagnosis(run)
+    if name == "weights":
+        return figures.weights(run, args.epoch)
+    if name == "histograms":
+        return figures.histograms(run, args.epoch)
+    test = figures.full_split(run, "test", data_dir)
+    if name == "projection":
+        return figures.projection(run, test, args.epoch, args.layer, args.method, args.points)
+    if name == "probes":
+        return figures.probes(run, figures.full_split(run, "train", data_dir), test, args.epoch)
+    assert name == "saliency", f"no figure {name!r}"
+    return figures.saliency(run, test, args.index, args.epoch)
 
 
-def _gradflow(run: _Run) -> dict:
-    flow = insight.gradient_flow(run.history)
-    return {**insight.jsonable(flow), "diagnosis": insight.diagnose_gradients(run.history, run.config.model.activation)}
-
-
-def _projection(run: _Run, model: MLP) -> dict:
-    depth = len(model.spec.hidden)
-    layer = depth if run.args.layer is None else run.args.layer
-    if run.args.points < 5:
-        raise ConfigError(f"--points must be at least 5; got {run.args.points}.")
-    test = run.data().test
-    test = test.subset(run.args.points, "stratified", 0) if run.args.points < len(test) else test
-    feats = insight.hidden_activations(model, test.images, layer)
-    points = insight.tsne_2d(feats) if run.args.method == "tsne" else insight.pca_2d(feats)
-    return {"layer": layer, "name": insight.representation_names(model)[layer], "method": run.args.method,
-            "points": points, "labels": test.labels.numpy(), "classes": list(test.classes)}
-
-
-def _saliency(run: _Run, model: MLP) -> dict:
-    test = run.data().test
-    if not 0 <= run.args.index < len(test):
-        raise ConfigError(f"--index must be between 0 and {len(test) - 1}; got {run.args.index}.")
-    image, label = test.images[run.args.index], int(test.labels[run.args.index])
-    attack = insight.fgsm_flip(model, image, label, loss=run.config.loss)
-    return {"index": run.args.index, "label": label, "prediction": int(np.argmax(attack.probabilities)),
-            "image": image.numpy(), "saliency": insight.saliency_map(model, image), "fgsm": attack}
-
-
-def figure_data(run: _Run) -> dict:
+def figure_data(run: Run, args: argparse.Namespace) -> dict:
     """The JSON-ready data of the figure named by the arguments."""
-    figure = run.args.figure
-    if figure == "gradflow":
-        data = _gradflow(run)
-    elif figure == "confusion":
-        matrix = insight.confusion_at(run.history, run.args.epoch)
-        epochs = insight.confusion_epochs(run.history)
-        data = {"epoch": run.args.epoch or epochs[-1], "epochs": epochs, "matrix": matrix}
-    elif figure == "diagnose":
-        data = {"hints": insight.diagnose(run.config, run.history, status=run.info.status)}
-    else:
-        model = run.model()
-        if figure == "weights":
-            data = insight.first_layer_images(model)
-        elif figure == "histograms":
-            data = {"layers": insight.weight_histograms(model)}
-        elif figure == "probes":
-            prepared = run.data()
-            data = {"probes": insight.probe_layers(model, prepared.train, prepared.test)}
-        elif figure == "projection":
-            data = _projection(run, model)
-        else:
-            data = _saliency(run, model)
-    return {"run_id": run.run_id, "figure": figure, **insight.jsonable(data), "notes": run.notes}
+    data = insight.jsonable(figure_of(run, args))
+    return {"run_id": run.run_id, "figure": args.figure, **data, "notes": []}  # notes: kept for the JSON's readers
 
 
 def _summary(data: dict) -> list[str]:
@@ -125,7 +67,7 @@ def _summary(data: dict) -> list[str]:
         last = data["grad_norm"][-1]
         return [f"epoch {data['epochs'][-1]} gradient norms: "
                 + ", ".join(f"{n} {v:.3g}" if v is not None else f"{n} —" for n, v in zip(data["layers"], last)),
-                data["diagnosis"] or "no gradient problem found."]
+                data["diagnosis"] or data["reach"] or "no gradient problem found."]
     if figure == "weights":
         return [f"{data['layer']}: {len(data['images'])} weight images of 28×28, colour limit ±{data['limit']:.3g}"]
     if figure == "histograms":
@@ -133,7 +75,8 @@ def _summary(data: dict) -> list[str]:
                 for h in data["layers"]]
     if figure == "probes":
         return [f"{p['name']:<9} width {p['width']:>5}: linear probe test accuracy {100 * p['test_accuracy']:.2f}% "
-                f"(train {100 * p['train_accuracy']:.2f}%)" for p in data["probes"]]
+                f"(train {100 * p['train_accuracy']:.2f}%)" for p in data["probes"]] + [
+                f"fitted on {data['train_images']:,} training images, scored on {data['test_images']:,} test images"]
     if figure == "projection":
         return [f"{len(data['points'])} test images projected from {data['name']} with {data['method']}"]
     if figure == "confusion":
@@ -145,14 +88,15 @@ def _summary(data: dict) -> list[str]:
         flip = (f"FGSM flips it to {fgsm['new_label']} at ε = {fgsm['epsilon']:.4f}" if fgsm["epsilon"] is not None
                 else "FGSM does not flip it up to ε = 0.5")
         return [f"test image {data['index']}: label {data['label']}, predicted {data['prediction']}; {flip}"]
+    if data["epochs"] == 0:
+        return ["no finished epoch to diagnose yet."]
     return [f"{h['title']}: {h['explanation']} Fix: {json.dumps(h['fix'])}" for h in data["hints"]] or [
         "no problems found."]
 
 
 def run(args: argparse.Namespace) -> int:
-    data = figure_data(_Run(args))
-    for note in data["notes"]:
-        print(f"note: {note}", file=sys.stderr)
+    handle = RunStore(getattr(args, "runs_dir", None)).open(args.run_id)
+    data = figure_data(handle, args)
     if args.json:
         print(jsonout.dumps(data))
     else:

@@ -1,5 +1,10 @@
-"""Look inside a trained network: gradient flow, weights, representations, saliency and diagnoses."""
+"""Look inside a trained network: gradient flow, weights, representations, saliency and diagnoses.
 
+`figures` holds one function per Inspect figure (what the dashboard draws and `inspect --json` exports);
+the modules beside it hold the maths those figures are made of.
+"""
+
+from mnistlab.insight import figures
 from mnistlab.insight.confusion import confusion_at, confusion_epochs
 from mnistlab.insight.diagnose import Hint, apply_fix, diagnose
 from mnistlab.insight.export import jsonable
@@ -23,7 +28,7 @@ from mnistlab.insight.weights import WeightHistogram, WeightImages, first_layer_
 __all__ = [
     "EXPLODING_GROWTH", "VANISHING_RATIO", "FgsmResult", "GradientFinding", "GradientFlow", "Hint", "LinearProbe",
     "ProbeResult", "WeightHistogram", "WeightImages", "apply_fix", "confusion_at", "confusion_epochs", "diagnose",
-    "diagnose_gradients", "fgsm_flip", "find_twin", "first_layer_images", "fit_probe", "gradient_finding",
+    "diagnose_gradients", "fgsm_flip", "figures", "find_twin", "first_layer_images", "fit_probe", "gradient_finding",
     "gradient_flow", "hidden_activations", "jsonable", "linear_names", "linear_probe", "pca", "pca_2d", "probe_layers",
     "representation_names", "run_configs", "saliency_map", "tsne_2d", "twin_config", "weight_histograms",
 ]

@@ -1,15 +1,13 @@
-"""Inspect tabs about whole runs: the MNIST / Fashion-MNIST twin side by side, and the diagnosis with fixes."""
+"""The Side by side tab: the same configuration on MNIST and on Fashion-MNIST, and a button to train the missing twin."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from mnistlab.errors import MnistlabError
-from mnistlab.insight import apply_fix, diagnose, find_twin, twin_config
+from mnistlab.insight import find_twin, twin_config
 from mnistlab.train.config import TrainConfig
-from ui import cache, charts, live, state, widgets
-from ui.inspect_views import PLOT, heading
-from ui.widgets import config_diff
+from ui import cache, charts, live, state
+from ui.inspect.controls import PLOT, heading
 
 TITLES = {"mnist": "MNIST (digits)", "fashion-mnist": "Fashion-MNIST (clothes)"}
 
@@ -64,33 +62,3 @@ def twin_tab(run_id: str, config: TrainConfig, runs) -> None:
     for col, dataset in zip(cols, ("mnist", "fashion-mnist"), strict=True):
         with col:
             _run_column(pair[dataset], dataset, dataset, zoom)
-
-
-def _open_fix(config: TrainConfig, fix: dict) -> None:
-    widgets.load_config(apply_fix(config, fix))
-    state.go("pages/train.py")
-
-
-def diagnose_tab(run_id: str, config: TrainConfig, history: list[dict], status: str) -> None:
-    heading("Diagnosis", "diagnose")
-    rows = [h for h in history if h.get("epoch", 0) >= 1]
-    if not rows:
-        st.info("This run has no finished epoch to diagnose yet.", icon=":material/hourglass_empty:")
-        return
-    hints = diagnose(config, rows, status=status)
-    if not hints:
-        st.success("Nothing looks wrong: the loss fell, gradients reached every layer and train and held-out "
-                   "accuracy stay close.", icon=":material/check_circle:")
-        return
-    for i, hint in enumerate(hints):
-        with st.container(border=True):
-            st.markdown(f"**{hint.title}**")
-            st.write(hint.explanation)
-            if hint.fix:
-                try:
-                    changes = ", ".join(config_diff(apply_fix(config, hint.fix), config))
-                except MnistlabError as error:
-                    st.caption(f"The suggested fix does not apply here: {error}")
-                    continue
-                st.button(f"Try it: {changes}", key=f"fix_{i}", icon=":material/build:", on_click=_open_fix,
-                          args=(config, hint.fix), help="Opens Train with this change applied, as a new run.")

@@ -32,13 +32,13 @@ def layer_bars(layers: Sequence[str], values: Sequence[float], title: str, y_tit
     return _style(fig, title, 300).update_layout(hovermode="closest", showlegend=False)
 
 
-def histograms(hists: Sequence[dict | None], names: Sequence[str], title: str) -> go.Figure:
-    """Side-by-side histograms ({'edges', 'counts'} each; None is left empty)."""
+def histograms(hists: Sequence, names: Sequence[str], title: str) -> go.Figure:
+    """Side-by-side histograms (each with `edges` (bins + 1,) and `counts` (bins,); None is left empty)."""
     fig = make_subplots(rows=1, cols=max(1, len(hists)), subplot_titles=list(names))
     for j, hist in enumerate(hists):
-        if not hist:
+        if hist is None:
             continue
-        edges, counts = np.asarray(hist["edges"], dtype=float), np.asarray(hist["counts"])
+        edges, counts = np.asarray(hist.edges, dtype=float), np.asarray(hist.counts)
         centres, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
         fig.add_bar(x=centres, y=counts, width=widths, marker_color=run_color(j), showlegend=False, row=1, col=j + 1,
                     hovertemplate="%{x:.3g}: %{y:,}<extra></extra>")
