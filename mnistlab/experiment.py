@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from mnistlab.data.datasets import dataset_info
 from mnistlab.device import device_name, pick_device
 from mnistlab.errors import DeviceError, MnistlabError, RunStoreError
 from mnistlab.evaluate import Evaluation, evaluate
@@ -43,6 +44,19 @@ def out_of_memory_message(config: TrainConfig, device: torch.device) -> str:
     return f"ran out of memory: {size} does not fit in this machine's memory; {fix}"
 
 
+def fit_to_classes(config: TrainConfig, classes: tuple[str, ...]) -> TrainConfig:
+    """`config` with one output unit per class of its dataset (a preset made for 10 digits, run on 26 letters)."""
+    return config if config.model.outputs == len(classes) else config.with_(outputs=len(classes))
+
+
+def dataset_digest(dataset: str, data_dir: str | Path | None) -> str:
+    """An imported dataset's manifest SHA-256 ('' for a built-in, whose files' checksums are fixed)."""
+    try:
+        return dataset_info(dataset, data_dir).digest
+    except MnistlabError:  # data handed in directly (tests, the job queue's prepared data): no manifest to name
+        return ""
+
+
 def release_memory() -> None:
     """Collect what a failed run left and hand PyTorch's cached GPU blocks back to the driver."""
     gc.collect()
@@ -67,9 +81,11 @@ def run_experiment(config: TrainConfig, *, preset: str | None = None, store: Run
     device = pick_device("cpu" if config.engine == "numpy" else config.device)
     check_training_fits(config.model, config.batch_size, device)
     data = data or prepare_data(config, data_dir)
+    config = fit_to_classes(config, data.test.classes)
     store.check_usable()
     try:
-        run_id = store.create(config.to_dict(), preset=preset, owner=owner)
+        run_id = store.create(config.to_dict(), preset=preset, owner=owner, classes=data.test.classes,
+                              dataset_digest=dataset_digest(config.dataset, data_dir))
     except OSError as error:
         raise RunStoreError(f"cannot create a run in {store.root.resolve()}: "
                             f"{describe_os_error(error, store.root.resolve())}.") from None

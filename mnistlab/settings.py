@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from mnistlab.configs import check_choice, check_range, quote
 from mnistlab.errors import ConfigError
 
-KINDS = ("float", "int", "choice", "bool", "widths", "subset")
+KINDS = ("float", "int", "choice", "bool", "widths", "subset", "name")
 WIDGETS = ("number", "slider", "select", "select_slider", "toggle", "segmented", "range", "widths", "none")
 SETTING = "setting"  # the dataclass field's metadata key
 NESTED = "nested"  # metadata of a field that holds another config: its Nested prefixes
@@ -28,14 +29,15 @@ class Setting:
 
     label: str  # the control's text, e.g. "Learning rate (log scale)"
     help: str  # one or two sentences: what it is, and what to look for when you change it
-    kind: str = "float"  # float | int | choice | bool | widths (tuple of ints) | subset (count or fraction)
+    kind: str = "float"  # float | int | choice | bool | widths (tuple of ints) | subset (count or fraction) | name
     name: str = ""  # how an error message names it ("learning rate"); default: the label, lower case
     low: float | None = None  # allowed range, checked on every door
     high: float | None = None
     low_open: bool = False
     high_open: bool = False
     optional: bool = False  # None is allowed (shown as 0 = "all" on a number control)
-    choices: tuple = ()  # allowed values of a choice
+    choices: tuple = ()  # allowed values of a choice; for a name, the ones always there (others match `pattern`)
+    pattern: str = ""  # a name: the regular expression any other allowed value matches
     scale: str = "linear"  # linear | log: how a slider and a sweep spread values over the range
     widget: str = "number"  # the dashboard control
     ui_low: float | None = None  # the control's range, where narrower than the allowed one
@@ -71,6 +73,10 @@ class Setting:
             return
         if self.kind == "choice":
             check_choice(name, value, self.choices)
+        elif self.kind == "name":
+            if value not in self.choices and not (isinstance(value, str) and re.fullmatch(self.pattern, value)):
+                raise ConfigError(f"{name} must be one of {', '.join(self.choices)} or the name of an imported "
+                                  f"{name} (lower-case letters, digits, '.', '_' or '-'); got {quote(value)}.")
         elif self.kind == "bool":
             if not isinstance(value, bool):
                 raise ConfigError(f"{name} must be true or false; got {quote(value)}.")

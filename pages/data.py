@@ -83,7 +83,7 @@ def augment_view(split, classes: tuple[str, ...]) -> None:
 
 def main() -> None:
     dataset = state.dataset()
-    name = state.DATASET_LABELS[dataset]
+    name = state.dataset_label(dataset)
     state.page(f"Data: {name}", "Look at what the network will see, before it sees it.")
     with st.expander("Check a file of your own (IDX or CSV)", icon=":material/upload_file:"):
         upload.section()

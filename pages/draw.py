@@ -4,7 +4,6 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from mnistlab.data.datasets import dataset_info
 from mnistlab.errors import MnistlabError
 from mnistlab.imageprep import PreparedImage, prepare_array, prepare_image, style_for
 from mnistlab.insight import saliency_map
@@ -69,7 +68,7 @@ def show_input(prepared: PreparedImage, dataset: str) -> None:
 
 
 def show_prediction(run_id: str, dataset: str, prepared: PreparedImage) -> None:
-    model, classes = cache.model(run_id), dataset_info(dataset).classes
+    model, classes = cache.model(run_id), cache.run_classes(run_id)
     prediction = predict_image(model, prepared.image, classes)
     confidence = prediction.probabilities[prediction.label]
     st.metric("Prediction", prediction.class_name, delta=f"{confidence:.0%} sure", delta_color="off")

@@ -40,12 +40,17 @@ def fetch(dataset: str) -> None:
         bar.empty()
         st.error(str(error), icon=":material/cloud_off:")
         return
-    st.toast(f"{state.DATASET_LABELS[dataset]} is ready.", icon=":material/check_circle:")
+    st.toast(f"{state.dataset_label(dataset)} is ready.", icon=":material/check_circle:")
     st.rerun()
 
 
 def data_status(dataset: str) -> None:
-    info, name = DATASETS[dataset], state.DATASET_LABELS[dataset]
+    info, name = state.info(dataset), state.dataset_label(dataset)
+    if info.imported:
+        st.success(f"**{name}** is your imported dataset: {info.train_size:,} training and {info.test_size:,} test "
+                   f"images in {info.num_classes} classes ({', '.join(info.classes[:12])}"
+                   f"{' …' if info.num_classes > 12 else ''}).", icon=":material/upload_file:")
+        return
     if not cache.present(dataset):
         st.info(f"**{info.title}** is not here yet: mnistlab looks for it in `{state.data_dir() / dataset}`. "
                 "Fetch it (about 30 MB, checked against the published checksums) or point MNISTLAB_DATA_DIR at a "
@@ -89,7 +94,7 @@ def preset_card(name: str) -> None:
         st.markdown(f"**{preset.title}**")
         figure = (f":green-badge[published {preset.published:.1%}]" if preset.published is not None
                   else ":gray-badge[no published figure]")
-        st.markdown(f"{figure} :blue-badge[{state.DATASET_LABELS[config.dataset]}] "
+        st.markdown(f"{figure} :blue-badge[{state.dataset_label(config.dataset)}] "
                     f":violet-badge[{config.epochs} epochs]")
         st.caption(preset.lesson)
         st.caption(f"{config.model.describe()} · {widgets.label(config.optimizer)} lr {config.lr:g} · "
@@ -97,7 +102,7 @@ def preset_card(name: str) -> None:
         left, right = st.columns(2)
         left.button("Train now", key=f"run_{name}", type="primary", icon=":material/play_arrow:", on_click=train_now,
                     args=(name,), disabled=not ready, width="stretch",
-                    help=None if ready else f"Fetch {state.DATASET_LABELS[config.dataset]} first.")
+                    help=None if ready else f"Fetch {state.dataset_label(config.dataset)} first.")
         right.button("Customise", key=f"open_{name}", icon=":material/tune:", on_click=customise, args=(name,),
                      width="stretch")
 
@@ -152,8 +157,8 @@ def main() -> None:
 
     st.subheader("Data", anchor=False)
     data_status(state.dataset())
-    other = next(d for d in DATASETS if d != state.dataset())
-    st.caption(f"{state.DATASET_LABELS[other]}: {'present' if cache.present(other) else 'not fetched'} "
+    other = next(d for d in DATASETS if d != state.dataset())  # the other built-in
+    st.caption(f"{state.dataset_label(other)}: {'present' if cache.present(other) else 'not fetched'} "
                "(switch dataset in the sidebar).")
 
     active = [s for s in cache.job_queue().jobs() if s.active]

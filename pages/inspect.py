@@ -3,7 +3,6 @@ saliency, its twin on the other dataset, and a diagnosis with one-click fixes.""
 
 import streamlit as st
 
-from mnistlab.data.datasets import dataset_info
 from mnistlab.train.config import TrainConfig
 from ui import cache, state
 from ui.inspect.confusion_time import confusion_tab
@@ -30,7 +29,7 @@ def main() -> None:
         return
     info = pick_run(runs, key="inspect_run")
     config = TrainConfig.from_dict(cache.run_config(info.run_id)["config"])
-    classes = dataset_info(info.dataset).classes
+    classes = cache.run_classes(info.run_id)
     if info.status == "running":
         st.info("This run is still training: what you see is up to its last finished epoch.",
                 icon=":material/autorenew:")

@@ -134,7 +134,8 @@ def main() -> None:
     test = None
     if cache.present(info.dataset):
         full = cache.split(info.dataset, "test")
-        if len(full) >= len(ev.labels) and np.array_equal(full.labels[:len(ev.labels)].numpy(), ev.labels):
+        if (len(full) >= len(ev.labels) and tuple(full.classes) == tuple(classes)
+                and np.array_equal(full.labels[:len(ev.labels)].numpy(), ev.labels)):
             test = full
     if test is None:
         st.info(f"The {info.dataset} test images are not available here (or changed since this run), so image "

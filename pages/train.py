@@ -25,7 +25,7 @@ def settings(dataset: str) -> str:
         st.markdown("##### :material/speed: Optimisation")
         widgets.optimisation_controls()
     with data:
-        st.markdown(f"##### :material/dataset: Data ({state.DATASET_LABELS[dataset]})")
+        st.markdown(f"##### :material/dataset: Data ({state.dataset_label(dataset)})")
         widgets.data_controls()
     with st.expander("Augmentation", icon=":material/transform:"):
         widgets.augment_controls()
@@ -58,7 +58,7 @@ def main() -> None:
     dataset = state.dataset()
     ready = cache.present(dataset)
     if not ready:
-        st.warning(f"{state.DATASET_LABELS[dataset]} is not downloaded yet: fetch it on Home first. You can still "
+        st.warning(f"{state.dataset_label(dataset)} is not downloaded yet: fetch it on Home first. You can still "
                    "set everything up here.", icon=":material/cloud_download:")
         st.page_link("pages/home.py", label="Fetch it on Home", icon=":material/arrow_forward:")
     preset = settings(dataset)

@@ -37,7 +37,7 @@ def test_every_preset_round_trips(name):
     ({"batch_size": 0}, "batch size must be in [1,"),
     ({"optimizer": "rmsprop"}, "optimizer must be one of sgd, momentum, adam, adamw"),
     ({"device": "tpu"}, "device must be one of auto, cpu, cuda"),
-    ({"dataset": "cifar"}, "dataset must be one of mnist, fashion-mnist"),
+    ({"dataset": "Cifar/10"}, "dataset must be one of mnist, fashion-mnist or the name of an imported dataset"),
     ({"val_split": 1.0}, "validation split must be in [0, 1)"),
     ({"train_subset": 0}, "train subset must be in [1,"),
     ({"train_subset": 1.5}, "train subset must be an integer"),

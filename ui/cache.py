@@ -149,6 +149,11 @@ def _config(runs_dir: str, run_id: str, stamp: tuple) -> dict:
     return RunStore(runs_dir).open(run_id).config_dict
 
 
+def run_classes(run_id: str) -> tuple[str, ...]:
+    """The class names of the dataset a run learned (recorded when it started)."""
+    return store().open(run_id).classes
+
+
 def run_config(run_id: str) -> dict:
     """{'preset': ..., 'config': TrainConfig dict} of a run (written once, so cached)."""
     return _config(str(state.runs_dir()), run_id, _run_stamp(run_id, "config.json"))

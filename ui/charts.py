@@ -7,10 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 CLASS_COLORS = ("#4C78A8", "#F58518", "#E45756", "#72B7B2", "#54A24B",
-                "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC")  # Tableau 10: class c ↔ colour c
+                "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC",  # Tableau 10: class c ↔ colour c
+                *qualitative.Alphabet, *qualitative.Dark24)  # up to 60 classes apart
 SPLIT_COLORS = {"train": "#6366F1", "val": "#F59E0B", "test": "#10B981"}
 RUN_COLORS = ("#6366F1", "#F97316", "#14B8A6", "#EC4899", "#84CC16", "#0EA5E9", "#A855F7", "#EAB308")
 GOOD, BAD = "#22A05A", "#E0474C"  # correct / wrong predictions
@@ -158,7 +160,7 @@ def class_distribution(counts: dict[str, Sequence[int]], classes: Sequence[str])
     """Images per class, one panel per split."""
     fig = make_subplots(rows=1, cols=len(counts), subplot_titles=[f"{k} ({sum(v):,} images)" for k, v in counts.items()])
     for col, values in enumerate(counts.values(), start=1):
-        fig.add_bar(x=list(classes), y=list(values), marker_color=list(CLASS_COLORS[:len(classes)]), showlegend=False,
+        fig.add_bar(x=list(classes), y=list(values), marker_color=[class_color(i) for i in range(len(classes))], showlegend=False,
                     hovertemplate="%{x}: %{y:,} images<extra></extra>", row=1, col=col)
     fig.update_xaxes(type="category")
     return _style(fig, None, 320).update_layout(hovermode="closest", margin=dict(t=40))

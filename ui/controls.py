@@ -12,7 +12,6 @@ from typing import Any
 
 import streamlit as st
 
-from mnistlab.data.datasets import DATASETS
 from mnistlab.settings import Leaf
 from mnistlab.train.config import TrainConfig
 from ui import state
@@ -49,7 +48,7 @@ def _numbers(leaf: Leaf, values: dict) -> dict[str, Any]:
     s = leaf.setting
     low, high = s.control_range
     if s.kind == "subset":
-        low, high = 0, DATASETS[state.dataset()].train_size
+        low, high = 0, state.info().train_size
     elif s.optional:
         low = 0  # 0 stands for "all"
     cast = float if s.kind == "float" else int

@@ -9,14 +9,23 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mnistlab.data.datasets import DATASETS
+from mnistlab.data.datasets import DATASETS, dataset_info
 from mnistlab.device import cuda_available
+from mnistlab.errors import MnistlabError
 from mnistlab.presets import PRESETS
 from mnistlab.settings import Leaf, get_path, leaf_settings, set_paths
 from mnistlab.train.config import Augment, TrainConfig
 
 LAYERS_KEY, WIDTH_KEY = "cfg_layers", "cfg_width_{}"  # a widths setting: a count, then one width control each
 DEFAULT_WIDTH = 128  # a layer added with the count control starts this wide
+
+
+def _info(dataset: str):
+    """The dataset's sizes and classes (the digits' when it cannot be read: the page says why elsewhere)."""
+    try:
+        return dataset_info(dataset)
+    except MnistlabError:
+        return DATASETS["mnist"]
 
 
 def width_key(index: int) -> str:
@@ -57,7 +66,7 @@ def _shown(leaf: Leaf, config: Any) -> dict[str, Any]:
         snapped = _snap(value, stops(leaf))
         return {leaf.key: int(snapped) if s.kind == "int" else snapped}
     if s.kind == "subset":
-        size = DATASETS[config.dataset].train_size
+        size = _info(config.dataset).train_size
         return {leaf.key: 0 if value is None else int(value if isinstance(value, int) else round(value * size))}
     if s.kind == "choice" and value not in choices(leaf):
         return {leaf.key: choices(leaf)[0]}
@@ -102,7 +111,7 @@ def build_config(values: dict[str, Any], dataset: str, config_cls: type = TrainC
     """A validated config from widget values (ConfigError names the bad setting)."""
     defaults = config_cls()
     fallback = widget_values(defaults)
-    changes: dict[tuple[str, ...], Any] = {("dataset",): dataset}
+    changes: dict[tuple[str, ...], Any] = {("dataset",): dataset, ("model", "outputs"): _info(dataset).num_classes}
     for leaf in leaves(config_cls):
         changes.update(_read(leaf, values, fallback))
     return config_cls.from_dict(set_paths(defaults.to_dict(), changes))

@@ -19,13 +19,13 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from mnistlab.data.datasets import DATASETS, resolve_data_dir
+from mnistlab.data.datasets import DATASETS, DatasetInfo, dataset_info, dataset_names, resolve_data_dir
 from mnistlab.errors import MnistlabError
 from mnistlab.runs.store import resolve_runs_dir
 
 log = logging.getLogger("mnistlab.ui")
 
-DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # the built-ins; an import shows its name
 STORE = "_kept"  # session_state[STORE]: widget key → value that outlives the page
 
 
@@ -65,27 +65,48 @@ def keep(**values: Any) -> None:
 
 # -- the dataset switch ----------------------------------------------------------------------------
 
+def dataset_label(name: str) -> str:
+    """'MNIST', 'Fashion-MNIST', or an imported dataset's own name."""
+    return DATASET_LABELS.get(name, name)
+
+
+def datasets() -> list[str]:
+    """The built-ins, then the datasets imported into the data directory."""
+    return dataset_names(data_dir())
+
+
 def dataset() -> str:
-    """The dataset chosen in the sidebar ('mnist' or 'fashion-mnist'), kept across pages."""
-    return kept().get("dataset", "mnist")
+    """The dataset chosen in the sidebar, kept across pages (MNIST when the chosen one was removed)."""
+    name = kept().get("dataset", "mnist")
+    return name if name in DATASETS or name in datasets() else "mnist"
 
 
 def set_dataset(name: str) -> None:
-    assert name in DATASETS, name
+    assert isinstance(name, str) and name, name
     keep(dataset=name)
 
 
+def info(name: str | None = None) -> DatasetInfo:
+    """The chosen (or named) dataset's classes and sizes; the digits' for one that cannot be read."""
+    try:
+        return dataset_info(name or dataset(), data_dir())
+    except MnistlabError:
+        return DATASETS["mnist"]
+
+
 def classes() -> tuple[str, ...]:
-    return DATASETS[dataset()].classes
+    return info().classes
 
 
 def sidebar() -> None:
     """The dataset switch and where things live; every page draws it first."""
     with st.sidebar:
+        keep(dataset=dataset())  # one that was removed falls back to MNIST before the switch is drawn
         remembered("dataset", "mnist")
-        st.segmented_control("Dataset", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="dataset",
+        st.segmented_control("Dataset", datasets(), format_func=dataset_label, key="dataset",
                              required=True, on_change=remember, args=("dataset",), width="stretch",
-                             help="Used by every page: the data you explore, train on and compare.")
+                             help="Used by every page: the data you explore, train on and compare. Import your own on the Data "
+                                  "page.")
         st.caption(f"Data: `{data_dir()}`  \nRuns: `{runs_dir()}`")
 
 

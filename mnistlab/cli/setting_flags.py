@@ -73,6 +73,8 @@ def _argument(leaf: Leaf) -> dict[str, Any]:
     text = (s.help + _allowed(s) + f" (default {_shown(leaf.default)})").replace("%", "%%")
     if s.kind == "choice":
         return {"metavar": one_of(s.choices), "help": text}
+    if s.kind == "name":
+        return {"metavar": one_of((*s.choices, "NAME")), "help": text}
     if s.kind == "bool":
         return {"action": argparse.BooleanOptionalAction, "help": text}
     if s.kind == "widths":

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnistlab.data.manifest import MANIFEST, NAME_PATTERN, Manifest
 from mnistlab.errors import DataError
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -22,6 +23,14 @@ class DatasetInfo:
     mirrors: tuple[str, ...]  # base URLs, tried in order
     licence: str
     train_size: int = 60_000  # images in the training split (both built-ins have 60,000 and 10,000 test)
+    test_size: int = 10_000
+    imported: bool = False  # a user's dataset (`data import`), described by its manifest
+    digest: str = ""  # an imported dataset's manifest SHA-256 (what a run records it was trained on)
+    conversions: tuple[str, ...] = ()  # what its import did to the images
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
 
 
 MNIST = DatasetInfo(
@@ -58,12 +67,35 @@ FASHION_MNIST = DatasetInfo(
 DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (MNIST, FASHION_MNIST)}
 
 
-def dataset_info(name: str) -> DatasetInfo:
-    """Look a dataset up by name, with a message listing the known ones."""
-    try:
+def dataset_info(name: str, data_dir: str | Path | None = None) -> DatasetInfo:
+    """A built-in dataset, or one imported into the data directory, with a message listing the known ones."""
+    if name in DATASETS:
         return DATASETS[name]
-    except KeyError:
-        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}.") from None
+    folder = resolve_data_dir(data_dir) / name if isinstance(name, str) and NAME_PATTERN.fullmatch(name) else None
+    if folder is None or not (folder / MANIFEST).is_file():
+        known = ", ".join(dataset_names(data_dir))
+        raise DataError(f"unknown dataset {name!r}; choose one of: {known} (or import yours with "
+                        "`python -m mnistlab data import NAME --train FILE`).")
+    return imported_info(Manifest.read(folder))
+
+
+def imported_info(manifest: Manifest) -> DatasetInfo:
+    sizes = manifest.sizes
+    return DatasetInfo(name=manifest.name, title=manifest.name, classes=manifest.classes, sha256=manifest.sha256,
+                       mirrors=(), licence=f"imported from {manifest.source.get('train', 'a local file')}",
+                       train_size=sizes["train"], test_size=sizes["test"], imported=True, digest=manifest.digest,
+                       conversions=manifest.conversions)
+
+
+def dataset_names(data_dir: str | Path | None = None) -> list[str]:
+    """The built-ins, then every imported dataset in the data directory, by name."""
+    root = resolve_data_dir(data_dir)
+    try:
+        found = sorted(p.name for p in root.iterdir() if p.name not in DATASETS and NAME_PATTERN.fullmatch(p.name)
+                       and (p / MANIFEST).is_file())
+    except OSError:  # no data directory yet
+        found = []
+    return [*DATASETS, *found]
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:

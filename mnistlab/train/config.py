@@ -9,13 +9,15 @@ from pathlib import Path
 from mnistlab.configs import from_dict, parse_json, read_json_file, to_dict
 from mnistlab.data.augment_spec import AUGMENT_NAMES as AUGMENT_NAMES  # re-exported: the config's home
 from mnistlab.data.augment_spec import Augment as Augment
+from mnistlab.data.manifest import NAME_PATTERN
 from mnistlab.errors import ConfigError
 from mnistlab.models.numpy_mlp import ACTIVATIONS as NUMPY_ENGINE_ACTIVATIONS
 from mnistlab.models.spec import MLPSpec
 from mnistlab.settings import Setting, check_settings, log_stops, nested, setting
 from mnistlab.userfiles import short
 
-DATASET_NAMES = ("mnist", "fashion-mnist")
+DATASET_NAMES = ("mnist", "fashion-mnist")  # the built-ins; imported datasets are named by the user
+DATASET_NAME_PATTERN = NAME_PATTERN.pattern
 ENGINES = ("torch", "numpy")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
@@ -34,7 +36,8 @@ class TrainConfig:
     """A whole experiment: dataset, model, optimisation and data handling."""
 
     dataset: str = setting("mnist", Setting(
-        "Dataset", "The images to learn from.", kind="choice", choices=DATASET_NAMES, widget="none"))
+        "Dataset", "The images to learn from: a built-in dataset or one you imported (`data import`).",
+        kind="name", choices=DATASET_NAMES, pattern=DATASET_NAME_PATTERN, widget="none"))
     engine: str = setting("torch", Setting(  # "numpy" runs the from-scratch engine (SGD only)
         "Engine", "PyTorch, or the from-scratch NumPy engine whose every gradient is written by hand (SGD, "
         "ReLU/sigmoid only). Same maths, slower.", kind="choice", choices=ENGINES, widget="select", column=0))

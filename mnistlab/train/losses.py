@@ -5,8 +5,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-NUM_CLASSES = 10
-
 
 def model_outputs(logits: torch.Tensor, output: str) -> torch.Tensor:
     """What the network emits after its output activation (logits when output is 'none')."""
@@ -17,11 +15,11 @@ def model_outputs(logits: torch.Tensor, output: str) -> torch.Tensor:
     return logits
 
 
-def one_hot(labels: torch.Tensor, smoothing: float = 0.0, dtype=torch.float32) -> torch.Tensor:
-    """(B,) int64 → (B, 10) targets, optionally smoothed towards uniform."""
-    target = F.one_hot(labels, NUM_CLASSES).to(dtype)
+def one_hot(labels: torch.Tensor, classes: int, smoothing: float = 0.0, dtype=torch.float32) -> torch.Tensor:
+    """(B,) int64 → (B, classes) targets, optionally smoothed towards uniform."""
+    target = F.one_hot(labels, classes).to(dtype)
     if smoothing:
-        target = target * (1 - smoothing) + smoothing / NUM_CLASSES
+        target = target * (1 - smoothing) + smoothing / classes
     return target
 
 
@@ -32,17 +30,17 @@ def compute_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str, output: 
     ce: softmax cross-entropy on the logits (for a softmax output this equals Keras's
         categorical cross-entropy on the probabilities); with a sigmoid output the outputs are
         normalised to sum to 1 first.
-    mse: mean over B×10 of (output − one-hot)², output after the output activation.
+    mse: mean over B×classes of (output − one-hot)², output after the output activation.
     bce: binary cross-entropy of sigmoid/softmax outputs against one-hot (logits → sigmoid).
     """
     if loss == "ce":
         if output == "sigmoid":
             probs = torch.sigmoid(logits)
             log_probs = torch.log((probs / probs.sum(1, keepdim=True)).clamp_min(1e-12))
-            target = one_hot(labels, label_smoothing, log_probs.dtype)
+            target = one_hot(labels, logits.shape[1], label_smoothing, log_probs.dtype)
             return -(target * log_probs).sum(1).mean()
         return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
-    target = one_hot(labels, label_smoothing, logits.dtype)
+    target = one_hot(labels, logits.shape[1], label_smoothing, logits.dtype)
     if loss == "mse":
         return F.mse_loss(model_outputs(logits, output), target)
     if loss == "bce":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnistlab.data.datasets import dataset_info
 from mnistlab.errors import MnistlabError
+from ui import cache as app_cache
 from ui import charts as ui_charts
 from ui.inspect import cache, charts
 from ui.inspect.controls import PLOT, epoch_picker, heading
@@ -24,7 +24,7 @@ def weights_tab(run_id: str, dataset: str) -> None:
     heading(f"First-layer weights ({len(shown)} of {len(weights.images)} units)" if weights.layer != "output"
             else "Weights of each class (no hidden layer)", "first_layer")
     titles = ([f"unit {k}" for k in range(len(shown))] if weights.layer != "output"
-              else list(dataset_info(dataset).classes))
+              else list(app_cache.run_classes(run_id)))
     st.plotly_chart(ui_charts.image_panels(shown, titles, cols=8 if len(shown) > 10 else 5, colorscale="RdBu",
                                            zmid=0, zlimit=weights.limit), key="weights_grid", config=PLOT)
     hists = cache.histograms(run_id, epoch)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mnistlab.data.load import load_split
 from mnistlab.data.split import Split
 from mnistlab.errors import RunStoreError
 from mnistlab.models.torch_mlp import MLP
@@ -34,4 +33,4 @@ def model_at(run: Run, epoch: int | None = None) -> MLP:
 def full_split(run: Run, which: str, data_dir: str | Path | None = None) -> Split:
     """The whole 'train' or 'test' split of the run's dataset: the figures sample from these, not from the
     run's own subset, so two runs (or two epochs) are shown the same images."""
-    return load_split(run.config.dataset, which, data_dir)
+    return run.split(which, data_dir)
