@@ -5,7 +5,7 @@ import streamlit as st
 import torch
 
 from mnistlab.data.augment import preview
-from ui import cache, charts, images, state, upload, widgets
+from ui import cache, charts, dataset_import, images, state, upload, widgets
 
 PER_PAGE = 60
 ITEMS = {"mnist": "digit", "fashion-mnist": "garment"}  # what one image shows, for the captions
@@ -85,6 +85,10 @@ def main() -> None:
     dataset = state.dataset()
     name = state.dataset_label(dataset)
     state.page(f"Data: {name}", "Look at what the network will see, before it sees it.")
+    with st.expander("Import your own dataset (CSV, IDX, .npz, folders of images)", icon=":material/upload:"):
+        dataset_import.import_section()
+    with st.expander("Your imported datasets", icon=":material/folder_managed:"):
+        dataset_import.manage_section()
     with st.expander("Check a file of your own (IDX or CSV)", icon=":material/upload_file:"):
         upload.section()
     if not cache.present(dataset):

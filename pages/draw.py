@@ -34,7 +34,7 @@ def drawing(dataset: str) -> PreparedImage | None:
     if source == "Upload":
         # No `type=` filter: Streamlit raises on a file the browser's picker let through (.svg, .ico); every file
         # is checked by prepare_image instead, which says in one sentence what it accepts.
-        upload = st.file_uploader("A photo or scan of one digit or garment", key="draw_upload",
+        upload = st.file_uploader("A photo or scan of one digit or garment", key="draw_upload", max_upload_size=10,
                                   help="PNG, JPEG, GIF, BMP, WebP, TIFF or PPM; dark on light or light on dark. It is "
                                   "cropped, scaled and centred like MNIST.")
         return prepare_image(upload.getvalue(), upload.name, style_for(dataset)) if upload is not None else None

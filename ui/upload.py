@@ -16,6 +16,7 @@ from mnistlab.errors import DataError
 from ui import charts, images
 
 KEY = "upload_file"
+MAX_UPLOAD_MB = 10  # a file check holds the upload in memory: MNIST's largest (gzip'd) file is 9.5 MiB
 SAMPLES = 12  # sample images shown for a valid file
 MAX_UNPACKED = 128 * 2**20  # bytes an upload may inflate to: MNIST's largest file is 45 MiB
 FORMATS = {"idx-images": "IDX images", "idx-labels": "IDX labels", "csv": "CSV (a label, then 784 pixels per row)"}
@@ -68,7 +69,7 @@ def show(view: UploadView) -> None:
 def section() -> None:
     """The uploader and its verdict, checked once per uploaded file."""
     upload = st.file_uploader(
-        "Check a file", key=KEY, help="An MNIST-style IDX file (images or labels, raw or .gz) or a CSV of "
+        "Check a file", key=KEY, max_upload_size=MAX_UPLOAD_MB, help="An MNIST-style IDX file (images or labels, raw or .gz) or a CSV of "
         "label,pixel rows. Any name is accepted, since MNIST's own files have no extension; nothing is saved.")
     if upload is None:
         st.caption("Drop a file to see whether mnistlab can read it, what it holds, and a few of its images.")

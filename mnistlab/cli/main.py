@@ -17,7 +17,7 @@ def _common(p: argparse.ArgumentParser, data: bool = True, runs: bool = True) ->
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mnistlab.cli import bench_cmd, commands, insight_cmd, predict_cmd, train_cmd
+    from mnistlab.cli import bench_cmd, commands, data_cmd, insight_cmd, predict_cmd, train_cmd
 
     parser = argparse.ArgumentParser(prog="python -m mnistlab",
                                      description="Train and inspect MLPs on MNIST and Fashion-MNIST.")
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=commands.data_inspect)
+    data_cmd.add_subcommands(data_sub, _common)
 
     p = sub.add_parser("train", help="train a model (a preset, flags, or both)")
     train_cmd.add_arguments(p)

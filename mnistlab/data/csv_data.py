@@ -77,19 +77,23 @@ def _parse(name: str, lines: list[str], numbers: list[int]) -> np.ndarray:
     return block.astype(np.uint8)
 
 
-def _open_text(blob: Blob, max_bytes: int):
-    """The content as text (BOM dropped, universal newlines), inflating gzip with a size cap."""
+def open_text(blob: Blob, max_bytes: int, too_large: str | None = None):
+    """The content as text (BOM dropped, universal newlines), inflating gzip with a size cap.
+
+    `too_large` is the sentence raised once a .gz inflates past `max_bytes` (default: read_csv's).
+    """
     if blob.gzipped:
-        capped = _Capped(blob.open(), blob.name, max_bytes)
+        message = too_large or _too_large(blob.name, max_bytes, "decompressed")
+        capped = _Capped(blob.open(), message, max_bytes)
         return io.TextIOWrapper(io.BufferedReader(capped), encoding="utf-8-sig")
     return io.TextIOWrapper(blob.open(), encoding="utf-8-sig")
 
 
 class _Capped(io.RawIOBase):
-    """A byte stream that raises once more than `limit` bytes were read (for .csv.gz files)."""
+    """A byte stream that raises DataError(`message`) once more than `limit` bytes were read (.csv.gz files)."""
 
-    def __init__(self, inner, name: str, limit: int):
-        self.inner, self.name, self.limit, self.read_so_far = inner, name, limit, 0
+    def __init__(self, inner, message: str, limit: int):
+        self.inner, self.message, self.limit, self.read_so_far = inner, message, limit, 0
 
     def readable(self) -> bool:
         return True
@@ -98,7 +102,7 @@ class _Capped(io.RawIOBase):
         n = self.inner.readinto(buffer)
         self.read_so_far += n
         if self.read_so_far > self.limit:
-            raise DataError(_too_large(self.name, self.limit, "decompressed"))
+            raise DataError(self.message)
         return n
 
     def close(self) -> None:
@@ -128,7 +132,7 @@ def read_csv(path: str | Path | Blob, max_bytes: int | None = None) -> Split:
         raise DataError(_too_large(name, max_bytes))
     parts: list[np.ndarray] = []
     try:
-        with _open_text(blob, max_bytes) as f:
+        with open_text(blob, max_bytes) as f:
             numbered = ((n, line) for n, line in enumerate(f, start=1) if line.strip())
             first = next(numbered, None)
             if first is None:

@@ -159,12 +159,13 @@ def _raise_length(name: str, header: IdxHeader, have: int) -> None:
                     "re-download it.")
 
 
-def read_idx(path: str | Path | Blob, expect: str | None = None) -> np.ndarray:
+def read_idx(path: str | Path | Blob, expect: str | None = None, classes: int = 10) -> np.ndarray:
     """Read an IDX file into a uint8 array: (N, 28, 28) for images, (N,) for labels.
 
     Args:
         path: raw or gzip'd IDX file (or a `Blob` of uploaded bytes).
         expect: "images" or "labels" to reject the other kind.
+        classes: labels must be below this (10 for MNIST's files; an imported dataset's class count).
     """
     blob = Blob.of(path)
     try:
@@ -187,8 +188,8 @@ def read_idx(path: str | Path | Blob, expect: str | None = None) -> np.ndarray:
     if len(data) != header.payload_bytes:
         _raise_length(blob.name, header, len(data))
     arr = np.frombuffer(data, dtype=np.uint8).reshape(header.dims).copy()  # writable for torch
-    if header.kind == "labels" and arr.size and int(arr.max()) > 9:
-        raise DataError(f"{blob.name}: label {int(arr.max())} found; labels must be 0–9.")
+    if header.kind == "labels" and arr.size and int(arr.max()) >= classes:
+        raise DataError(f"{blob.name}: label {int(arr.max())} found; labels must be 0–{classes - 1}.")
     return arr
 
 

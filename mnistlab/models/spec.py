@@ -58,7 +58,7 @@ class MLPSpec:
     standardize: bool = setting(False, Setting(  # subtract the training set's pixel mean, divide by its std
         "Standardise pixels", "Shift and scale pixels to mean 0, standard deviation 1 (stored in the model). Helps "
         "SGD on plain nets.",
-        kind="bool", name="standardize", widget="toggle", column=2))
+        kind="bool", name="standardize", widget="toggle", column=0))
     outputs: int = setting(NUM_CLASSES, Setting(  # one unit per class: set from the dataset when a run starts
         "Output units", "One output unit per class of the dataset, set from the dataset a run trains on.",
         kind="int", name="output units", low=2, high=MAX_CLASSES, widget="none", flag=None))
