@@ -13,7 +13,6 @@ from mnistlab.ingest.uploads import import_uploads
 from ui import live, state
 
 MAX_UPLOAD_MB = 128  # per file; mnist_train.csv is 105 MiB (server.maxUploadSize in .streamlit/config.toml)
-TYPES = ["csv", "gz", "npz", "zip", "idx", "ubyte", "idx1-ubyte", "idx3-ubyte"]
 UPLOAD, PATH = "Upload", "A path on this server"
 REQUESTED = "import_requested"  # session_state: Import was clicked
 REMOVE_ERROR = "remove_error"  # session_state: why the last Remove failed
@@ -75,9 +74,9 @@ def import_section() -> None:
     sources = [UPLOAD, PATH] if _server_paths_allowed() else [UPLOAD]
     source = st.segmented_control("From", sources, key="import_source", default=UPLOAD, required=True)
     if source == UPLOAD:
-        st.file_uploader("Training data", type=TYPES, accept_multiple_files=True, key="import_train",
+        st.file_uploader("Training data", accept_multiple_files=True, key="import_train",
                          max_upload_size=MAX_UPLOAD_MB, help=FORMATS_HELP)
-        st.file_uploader("Test data (optional)", type=TYPES, accept_multiple_files=True, key="import_test",
+        st.file_uploader("Test data (optional)", accept_multiple_files=True, key="import_test",
                          max_upload_size=MAX_UPLOAD_MB, help="In any of the same formats. Without it, part of the "
                          "training data is held out for testing.")
         has_test = bool(st.session_state.get("import_test"))
