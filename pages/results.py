@@ -7,7 +7,7 @@ import streamlit as st
 
 from mnistlab.insight import first_layer_images
 from mnistlab.presets import PRESETS
-from ui import cache, charts, confusion, images, live, state
+from ui import cache, charts, confusion, images, live, state, submission
 from ui.pickers import pick_run
 
 PER_PAGE = 36
@@ -121,6 +121,9 @@ def main() -> None:
     else:
         headline(info, ev)
     downloads(info)
+    if ev is not None:
+        with st.expander("Predict a CSV of images: a Kaggle submission", icon=":material/upload_file:"):
+            submission.section(info.run_id)
     if not history.empty:
         smoothing = (cache.run_config(info.run_id).get("config") or {}).get("label_smoothing") or 0.0
         loss, acc = charts.curves(history, classes=len(ev.classes) if ev is not None else 10,
