@@ -1,4 +1,4 @@
-"""The CPU thread policy: a training thread and a page thread (an Inspect figure) keep their own settings."""
+"""The CPU thread policy: a training thread and another thread keep their own settings."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def test_blocks_in_two_threads_do_not_change_each_other():
     inside, outside_after = [], []
     entered, release = threading.Event(), threading.Event()
 
-    def figure():  # a page thread computing a t-SNE with one thread
+    def figure():  # another thread, one intra-op thread
         with cpu_threads(1):
             entered.set()
             release.wait(10)

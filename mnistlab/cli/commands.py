@@ -7,6 +7,7 @@ import signal
 import sys
 
 from mnistlab.cli import jsonout
+from mnistlab.cli.progress import FetchProgress
 from mnistlab.data.datasets import DATASETS, resolve_data_dir
 from mnistlab.errors import DataError, RunStoreError
 from mnistlab.presets import PRESETS
@@ -27,28 +28,10 @@ def presets(args: argparse.Namespace) -> int:
     return 0
 
 
-class _FetchProgress:
-    """A download bar on stderr, redrawn in place."""
-
-    def __init__(self):
-        self.live = sys.stderr.isatty()
-
-    def __call__(self, stem: str, done: int, total: int | None) -> None:
-        if not self.live:
-            return
-        share = f"{100 * done / total:5.1f}%" if total else f"{done / 1e6:.1f} MB"
-        sys.stderr.write(f"\r\033[K{stem}: {share}")
-        sys.stderr.flush()
-
-    def log(self, line: str) -> None:
-        sys.stderr.write(("\r\033[K" if self.live else "") + line + "\n")
-        sys.stderr.flush()
-
-
 def data_fetch(args: argparse.Namespace) -> int:
     from mnistlab.data.fetch import fetch_dataset
 
-    bar = _FetchProgress()
+    bar = FetchProgress()
 
     def terminate(signum, frame):  # SIGTERM unwinds like Ctrl-C, so temp folders and .part files go
         raise KeyboardInterrupt
@@ -59,6 +42,7 @@ def data_fetch(args: argparse.Namespace) -> int:
             fetch_dataset(name, args.data_dir, progress=bar, log=bar.log)
             print(f"{name}: ready in {resolve_data_dir(args.data_dir) / name}")
     finally:
+        bar.close()
         signal.signal(signal.SIGTERM, previous)
     return 0
 

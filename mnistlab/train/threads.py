@@ -26,7 +26,7 @@ def cpu_threads(count: int):
     """Use `count` intra-op threads inside the block, then restore the previous setting.
 
     With this torch build (OpenMP) the setting belongs to the calling thread, so a training worker
-    and a page computing an Inspect figure in another thread each keep their own.
+    and the dashboard's other threads each keep their own.
     """
     previous = torch.get_num_threads()
     torch.set_num_threads(count)
