@@ -101,3 +101,20 @@ def test_a_dataset_name_is_checked_where_it_is_named(own, capsys):
     err = capsys.readouterr().err
     assert "unknown dataset 'nosuch'; choose one of: mnist, fashion-mnist, shapes" in err and "Traceback" not in err
     assert not runs.exists() or not any(runs.iterdir())  # nothing was created for it
+
+
+def test_evaluate_on_another_dataset_only_when_the_classes_match(own, capsys):
+    data, runs = own
+    write_dataset(data, "shapes-copy")  # the same generator and seed: the same images under another name
+    write_dataset(data, "letters", classes=("a", "b", "c"))
+    assert main(["train", "--preset", "fast", "--dataset", "shapes", "--epochs", "1", "--data-dir", str(data),
+                 "--runs-dir", str(runs), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main(["evaluate", trained["run_id"], "--dataset", "shapes-copy", "--data-dir", str(data), "--runs-dir",
+                 str(runs), "--json"]) == 0
+    copy = json.loads(capsys.readouterr().out)
+    assert copy["dataset"] == "shapes-copy" and copy["accuracy"] == trained["test_accuracy"]
+    assert main(["evaluate", trained["run_id"], "--dataset", "letters", "--data-dir", str(data), "--runs-dir",
+                 str(runs)]) == 2
+    err = capsys.readouterr().err
+    assert "learned 3 classes (bar, dash, square) but dataset 'letters' has 3 classes (a, b, c)" in err

@@ -99,16 +99,23 @@ def runs(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace) -> int:
     run = RunStore(args.runs_dir).open(args.run_id)
     info = run.info
-    evaluation = run.evaluation()
+    dataset = args.dataset or info.dataset
+    if args.dataset:  # its model on another dataset's test set: only one with the classes it learned
+        from mnistlab.evaluate import evaluate as evaluate_model
+
+        test = run.split("test", args.data_dir, dataset=args.dataset)
+        evaluation = evaluate_model(run.model(device="cpu"), test, run.config.loss)
+    else:
+        evaluation = run.evaluation()
     if evaluation is None:
         raise RunStoreError(f"run {args.run_id} has no saved model evaluation (status {info.status}).")
-    summary = {"run_id": args.run_id, "status": info.status, **evaluation.summary(),
+    summary = {"run_id": args.run_id, "status": info.status, "dataset": dataset, **evaluation.summary(),
                "mistakes": evaluation.mistakes(20).tolist()}
     if args.json:
         print(jsonout.dumps(summary))
         return 0
     print(f"run {args.run_id} ({info.status}): test accuracy {100 * evaluation.accuracy:.2f}%, "
-          f"loss {evaluation.loss:.4f} on {summary['count']:,} images")
+          f"loss {evaluation.loss:.4f} on {summary['count']:,} {dataset} images")
     for name, acc in zip(evaluation.classes, evaluation.per_class_accuracy):
         print(f"  {name:<12} {100 * acc:6.2f}%")
     return 0

@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="test-set metrics of a stored run")
     p.add_argument("run_id")
+    p.add_argument("--dataset", metavar="NAME", help="evaluate its model on this dataset's test set instead (one "
+                                                     "with the same classes, e.g. an imported copy)")
     p.add_argument("--json", action="store_true")
     _common(p)
     p.set_defaults(func=commands.evaluate)
