@@ -12,9 +12,9 @@ PORT ?= 8501
 run: setup data  ## fetch what is missing, then serve the dashboard on http://127.0.0.1:$(PORT)
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-test: setup data browser  ## the layering contract, then the whole suite: unit, integration (real data), app and browser tests
+test: setup data browser  ## the layering contract, then the whole suite: unit, integration (real data), app, browser and PostgreSQL tests
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	MNISTLAB_TEST_POSTGRES="$${MNISTLAB_TEST_POSTGRES:-$$(tools/test-postgres.sh)}" $(PY) -m pytest -q
 
 setup: $(STAMP)
 

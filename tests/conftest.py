@@ -94,3 +94,31 @@ def app_caches():
             queue.wait(snap.job_id, 60)
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+POSTGRES_HELP = ("the PostgreSQL sweep tests need a database: `make test` starts one (tools/test-postgres.sh, as "
+                 "root), or set MNISTLAB_TEST_POSTGRES=postgresql://user:password@host:5432/db")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A reachable PostgreSQL URL for storage tests; skipped with how to get one, but never skipped in CI."""
+    url = os.environ.get("MNISTLAB_TEST_POSTGRES", "").strip()
+    missing = None
+    if not url:
+        missing = POSTGRES_HELP
+    else:
+        import sqlalchemy
+
+        try:
+            engine = sqlalchemy.create_engine(url)
+            with engine.connect() as connection:
+                connection.execute(sqlalchemy.text("SELECT 1"))
+            engine.dispose()
+        except Exception as error:  # noqa: BLE001 - any failure to connect means: no database here
+            missing = f"cannot reach {url} ({type(error).__name__}: {str(error).splitlines()[0]}); {POSTGRES_HELP}"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    return url

@@ -50,7 +50,7 @@ def test_curves_grow_with_the_history_and_keep_one_colour_per_split():
 def test_class_charts_use_the_class_colours():
     classes = tuple("abcdefghij")
     bar = charts.per_class_bar([0.9] * 10, classes)
-    assert list(bar.data[0].marker.color) == list(charts.CLASS_COLORS)
+    assert list(bar.data[0].marker.color) == list(charts.CLASS_COLORS[:10])
     confusion = np.diag(np.arange(10)) + 1
     heat = charts.confusion_heatmap(confusion, classes)
     assert np.array_equal(np.asarray(heat.data[0].text), confusion) and heat.layout.yaxis.autorange == "reversed"
