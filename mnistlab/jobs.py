@@ -79,6 +79,10 @@ class JobSnapshot:
     submitted: float = 0.0  # time.time() stamps
     started: float | None = None
     ended: float | None = None
+    kind: str = "train"  # "train": one run; "sweep": a sweep's worker, its fields above about the current trial
+    label: str = ""  # a sweep job: the sweep's name
+    units_done: int = 0  # a sweep job: trials finished (of any state) so far
+    units_total: int = 0  # a sweep job: trials it was asked to run
 
     @property
     def active(self) -> bool:
@@ -111,6 +115,9 @@ def one_line(error: BaseException) -> str:
 
 
 DataSource = PreparedData | Callable[[], PreparedData] | None
+# Work other than one run (a sweep's worker): called on the job's thread with its cancel event, a subscriber
+# for the training events of the run in progress and `report(**snapshot_fields)`; returns the final fields.
+Work = Callable[[threading.Event, Callable[[Event], None], Callable[..., None]], dict]
 
 
 @dataclass
@@ -122,6 +129,7 @@ class _Job:
     runs_dir: str | Path | None = None
     t0: float = 0.0  # monotonic start of training, for ETA
     eta: Eta = field(default_factory=Eta)
+    work: Work | None = None
 
 
 class JobQueue:
@@ -147,7 +155,8 @@ class JobQueue:
 
     def submit(self, config: TrainConfig, preset: str | None = None, owner: str = "",
                data_dir: str | Path | None = None, runs_dir: str | Path | None = None,
-               data: DataSource = None) -> str:
+               data: DataSource = None, work: Work | None = None, kind: str = "train", label: str = "",
+               units_total: int = 0) -> str:
         """Queue `config` as a new job and return its id; it starts as soon as its device is free.
 
         Args:
@@ -157,13 +166,15 @@ class JobQueue:
             data_dir / runs_dir: where the data lives and where the run is stored (None: env/default).
             data: prepared splits, or a function that prepares them when the job starts (so a job waiting in
                 line holds no copy); None: the worker loads them.
+            work: run this instead of one experiment (a sweep's worker, `kind` "sweep", `label` its name, with
+                `units_total` trials); `config` then only says which device line it waits in.
         """
         job_id = f"job-{next(self._counter)}-{secrets.token_hex(3)}"
         device = resolve_device(config)
         snap = JobSnapshot(job_id, owner, preset, config, device, "queued", epochs=config.epochs,
-                           submitted=time.time())
+                           submitted=time.time(), kind=kind, label=label, units_total=units_total)
         with self._lock:
-            self._jobs[job_id] = _Job(snap, data=data, data_dir=data_dir, runs_dir=runs_dir)
+            self._jobs[job_id] = _Job(snap, data=data, data_dir=data_dir, runs_dir=runs_dir, work=work)
             self._waiting.setdefault(device, deque()).append(job_id)
             self._reposition(device)
             self._dispatch(device)
@@ -262,6 +273,9 @@ class JobQueue:
         final: dict = {}
         data = None
         try:
+            if job.work is not None:
+                final = job.work(job.cancel, self._subscriber(job_id), self._reporter(job_id))
+                return
             data = job.data() if callable(job.data) else job.data
             job.data = None  # the worker's own reference is the only one now
             result = run_experiment(snap.config, preset=snap.preset, store=RunStore(job.runs_dir),
@@ -282,6 +296,16 @@ class JobQueue:
                 self._running[snap.device].remove(job_id)
                 self._dispatch(snap.device)
             _release()
+
+    def _reporter(self, job_id: str) -> Callable[..., None]:
+        """`report(**fields)` for a job's work: sets snapshot fields (trials done, a message) as it goes."""
+
+        def report(**fields) -> None:
+            with self._lock:
+                job = self._jobs[job_id]
+                job.snap = replace(job.snap, **fields)
+
+        return report
 
     def _subscriber(self, job_id: str):
         """Fold training events into the job's snapshot (runs on the worker thread)."""
@@ -316,6 +340,8 @@ def _apply(snap: JobSnapshot, event: Event, wall_s: float, stopping: bool = Fals
     """
     eta = eta or Eta()
     if isinstance(event, RunStarted):
+        if snap.kind == "sweep":  # a new trial: its own curves, not the previous trial's
+            snap = replace(snap, history=(), trace=(), accuracy_trace=(), epoch=0, step=0)
         return replace(snap, run_id=event.run_id or None, device_name=event.device_name,
                        parameter_count=event.parameter_count, steps=event.steps_per_epoch, elapsed_s=wall_s)
     if isinstance(event, StepProgress):

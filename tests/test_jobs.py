@@ -311,3 +311,31 @@ def test_a_stalled_run_ends_as_stalled_with_its_message(monkeypatch):
     snap = queue.wait(queue.submit(tiny()), TIMEOUT)
     assert snap.status == "stalled" and snap.message == message and not snap.active
     assert "stalled" in jobs_module.DONE and snap.eta_s == 0.0
+
+
+def test_other_work_waits_in_the_same_line_reports_progress_and_stops(tiny_data_dir, runs_dir):
+    """A sweep's worker is one job: it queues behind training on its device, reports trials, obeys Stop."""
+    queue = JobQueue(per_device=1)
+    config = TrainConfig(model=MLPSpec(hidden=(16,)), epochs=1, batch_size=50, device="cpu")
+    started, release = threading.Event(), threading.Event()
+
+    def work(cancel, on_event, report):
+        for done in range(1, 4):
+            report(units_done=done, message=f"trial {done} of 3")
+            started.set()
+            release.wait(10)
+            if cancel.is_set():
+                return dict(status="stopped", message=f"stopped after {done} trial(s)")
+        return dict(status="finished", message="3 trials")
+
+    first = queue.submit(config, data_dir=tiny_data_dir, runs_dir=runs_dir, work=work, kind="sweep", label="s1",
+                         units_total=3)
+    second = queue.submit(config, data_dir=tiny_data_dir, runs_dir=runs_dir)
+    assert started.wait(10) and queue.snapshot(second).status == "queued"  # one job per device, sweeps included
+    snap = queue.snapshot(first)
+    assert (snap.kind, snap.label, snap.units_total, snap.units_done) == ("sweep", "s1", 3, 1)
+    queue.stop(first)
+    release.set()
+    done = queue.wait(first, 30)
+    assert done.status == "stopped" and done.message == "stopped after 1 trial(s)"
+    assert queue.wait(second, 60).status == "finished"  # the line moves on

@@ -30,7 +30,8 @@ def run_color(i: int) -> str:
     return RUN_COLORS[i % len(RUN_COLORS)]
 
 
-def _style(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
+def style(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
+    """The house layout: a title, a height, tight margins and the legend on top."""
     fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=48 if title else 16, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
                       hovermode="x unified")
@@ -100,7 +101,7 @@ def curves(history, epochs: int | None = None, trace: Sequence[tuple[float, floa
                                  "test loss;<br>compare the test curves (or accuracy) instead",
                             xref="paper", yref="paper", x=1, y=1, xanchor="right", yanchor="top", showarrow=False,
                             align="right", font=dict(size=11), bgcolor="rgba(128,128,128,.12)")
-    return _style(loss, "Loss"), _style(acc, "Accuracy" + zoomed)
+    return style(loss, "Loss"), style(acc, "Accuracy" + zoomed)
 
 
 def per_class_bar(accuracy: Sequence[float], classes: Sequence[str], title: str = "Accuracy per class", *,
@@ -113,7 +114,7 @@ def per_class_bar(accuracy: Sequence[float], classes: Sequence[str], title: str 
     _chance_if_shown(fig, 1 / max(1, len(classes)))
     fig.update_yaxes(tickformat=".0%")
     fig.update_xaxes(type="category")
-    return _style(fig, title + zoomed, 300).update_layout(hovermode="closest", showlegend=False, margin=dict(t=36))
+    return style(fig, title + zoomed, 300).update_layout(hovermode="closest", showlegend=False, margin=dict(t=36))
 
 
 def confusion_heatmap(confusion: np.ndarray, classes: Sequence[str], *,
@@ -142,7 +143,7 @@ def confusion_heatmap(confusion: np.ndarray, classes: Sequence[str], *,
     # Category axes: cell k sits at position k, so the outline's numeric corners land on the cell's edges.
     fig.update_xaxes(title="predicted", type="category", side="top", fixedrange=True)
     fig.update_yaxes(title="true", type="category", autorange="reversed", fixedrange=True)
-    return _style(fig, None, 520).update_layout(hovermode="closest", dragmode=False)
+    return style(fig, None, 520).update_layout(hovermode="closest", dragmode=False)
 
 
 def pixel_heatmap(image: np.ndarray, title: str) -> go.Figure:
@@ -153,7 +154,7 @@ def pixel_heatmap(image: np.ndarray, title: str) -> go.Figure:
                                hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, dtick=4)
     fig.update_xaxes(constrain="domain", showgrid=False, dtick=4, side="top")
-    return _style(fig, title, 760).update_layout(hovermode="closest")
+    return style(fig, title, 760).update_layout(hovermode="closest")
 
 
 def class_distribution(counts: dict[str, Sequence[int]], classes: Sequence[str]) -> go.Figure:
@@ -163,7 +164,7 @@ def class_distribution(counts: dict[str, Sequence[int]], classes: Sequence[str])
         fig.add_bar(x=list(classes), y=list(values), marker_color=[class_color(i) for i in range(len(classes))], showlegend=False,
                     hovertemplate="%{x}: %{y:,} images<extra></extra>", row=1, col=col)
     fig.update_xaxes(type="category")
-    return _style(fig, None, 320).update_layout(hovermode="closest", margin=dict(t=40))
+    return style(fig, None, 320).update_layout(hovermode="closest", margin=dict(t=40))
 
 
 def image_panels(images: np.ndarray, titles: Sequence[str], cols: int, colorscale="gray", zmid=None,
@@ -186,7 +187,7 @@ def image_panels(images: np.ndarray, titles: Sequence[str], cols: int, colorscal
         fig.update_yaxes(scaleanchor=f"x{i if i > 1 else ''}", row=(i - 1) // cols + 1, col=(i - 1) % cols + 1)
     for i, annotation in enumerate(fig.layout.annotations):
         annotation.font = dict(size=13, color=title_colors[i] if title_colors else None)
-    return _style(fig, None, height or 150 * rows + 40).update_layout(hovermode="closest", margin=dict(t=30))
+    return style(fig, None, height or 150 * rows + 40).update_layout(hovermode="closest", margin=dict(t=30))
 
 
 def compare_curves(histories: dict[str, pd.DataFrame], column: str, title: str, percent: bool = False, *,
@@ -206,7 +207,7 @@ def compare_curves(histories: dict[str, pd.DataFrame], column: str, title: str, 
         fig.update_yaxes(tickformat=".1%" if zoom else ".0%")
         title += accuracy_axis(fig, [v for rows in histories.values() for v in _column_values(rows, [column])], zoom)
         _chance_if_shown(fig, chance)
-    return _style(fig, title, 360)
+    return style(fig, title, 360)
 
 
 def compare_per_class(per_class: dict[str, Sequence[float]], classes: Sequence[str], *,
@@ -220,7 +221,7 @@ def compare_per_class(per_class: dict[str, Sequence[float]], classes: Sequence[s
     _chance_if_shown(fig, 1 / max(1, len(classes)))
     fig.update_yaxes(tickformat=".0%")
     fig.update_xaxes(type="category")
-    return _style(fig, "Test accuracy per class" + zoomed, 380).update_layout(barmode="group", hovermode="closest")
+    return style(fig, "Test accuracy per class" + zoomed, 380).update_layout(barmode="group", hovermode="closest")
 
 
 def probability_bars(probabilities: Sequence[float], classes: Sequence[str], title: str | None = None) -> go.Figure:
@@ -232,7 +233,7 @@ def probability_bars(probabilities: Sequence[float], classes: Sequence[str], tit
                            hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
     fig.update_xaxes(range=[0, 1.12], tickformat=".0%")
     fig.update_yaxes(type="category", autorange="reversed")
-    return _style(fig, title, 340).update_layout(hovermode="closest", showlegend=False, margin=dict(t=36 if title else 8))
+    return style(fig, title, 340).update_layout(hovermode="closest", showlegend=False, margin=dict(t=36 if title else 8))
 
 
 def signed_heatmap(image: np.ndarray, title: str | None = None, height: int = 300) -> go.Figure:
@@ -243,4 +244,4 @@ def signed_heatmap(image: np.ndarray, title: str | None = None, height: int = 30
                                hovertemplate="row %{y}, column %{x}: %{z:.3g}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", visible=False)
     fig.update_xaxes(constrain="domain", visible=False)
-    return _style(fig, title, height).update_layout(hovermode="closest", margin=dict(t=36 if title else 8))
+    return style(fig, title, height).update_layout(hovermode="closest", margin=dict(t=36 if title else 8))

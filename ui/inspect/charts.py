@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui.charts import _style, class_color, run_color
+from ui.charts import class_color, run_color, style
 
 
 def gradient_flow(epochs: Sequence[int], layers: Sequence[str], values: np.ndarray, title: str,
@@ -20,7 +20,7 @@ def gradient_flow(epochs: Sequence[int], layers: Sequence[str], values: np.ndarr
                         hovertemplate=f"{name}, epoch %{{x}}: %{{y:.3g}}<extra></extra>")
     fig.update_yaxes(type="log", title=y_title, exponentformat="power")
     fig.update_xaxes(title="epoch", dtick=max(1, len(epochs) // 10))
-    return _style(fig, title, 360)
+    return style(fig, title, 360)
 
 
 def layer_bars(layers: Sequence[str], values: Sequence[float], title: str, y_title: str, log: bool = True) -> go.Figure:
@@ -29,7 +29,7 @@ def layer_bars(layers: Sequence[str], values: Sequence[float], title: str, y_tit
                            hovertemplate="%{x}: %{y:.3g}<extra></extra>"))
     fig.update_yaxes(type="log" if log else "linear", title=y_title, exponentformat="power")
     fig.update_xaxes(type="category")
-    return _style(fig, title, 300).update_layout(hovermode="closest", showlegend=False)
+    return style(fig, title, 300).update_layout(hovermode="closest", showlegend=False)
 
 
 def histograms(hists: Sequence, names: Sequence[str], title: str) -> go.Figure:
@@ -43,7 +43,7 @@ def histograms(hists: Sequence, names: Sequence[str], title: str) -> go.Figure:
         fig.add_bar(x=centres, y=counts, width=widths, marker_color=run_color(j), showlegend=False, row=1, col=j + 1,
                     hovertemplate="%{x:.3g}: %{y:,}<extra></extra>")
     fig.update_yaxes(showticklabels=False)
-    return _style(fig, title, 260).update_layout(hovermode="closest", bargap=0, margin=dict(t=56))
+    return style(fig, title, 260).update_layout(hovermode="closest", bargap=0, margin=dict(t=56))
 
 
 def scatter_2d(points: np.ndarray, labels: np.ndarray, classes: Sequence[str], indices: np.ndarray,
@@ -58,7 +58,7 @@ def scatter_2d(points: np.ndarray, labels: np.ndarray, classes: Sequence[str], i
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
     # Dragging draws a lasso (Streamlit's default drag would pan): selection is what this chart is for.
-    return _style(fig, title, 520).update_layout(hovermode="closest", legend=dict(itemsizing="constant"),
+    return style(fig, title, 520).update_layout(hovermode="closest", legend=dict(itemsizing="constant"),
                                                  dragmode="lasso")
 
 
@@ -72,4 +72,4 @@ def probe_lines(epochs: Sequence[int], names: Sequence[str], accuracy: np.ndarra
                         hovertemplate=f"{name}, epoch %{{x}}: %{{y:.1%}}<extra></extra>")
     fig.update_yaxes(tickformat=".0%", title="probe test accuracy")
     fig.update_xaxes(title="epoch", dtick=max(1, len(epochs) // 10))
-    return _style(fig, title, 360)
+    return style(fig, title, 360)
