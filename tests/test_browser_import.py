@@ -14,8 +14,17 @@ from pathlib import Path
 import pytest
 from browser_helpers import poll, set_number, settle, shot
 from test_app_letters import LETTERS, letter_folder
-from test_browser import RUN_S, START_S, Server, assert_clean, browsing, chromium, free_port, healthy, runs, shots, \
-    visit  # noqa: F401 - chromium and shots are fixtures
+from test_browser import (
+    RUN_S,
+    START_S,
+    Server,
+    assert_clean,
+    browsing,
+    free_port,
+    healthy,
+    runs,
+    visit,  # noqa: F401 - chromium and shots are fixtures
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.browser
