@@ -23,8 +23,9 @@ from test_browser import (
     free_port,
     healthy,
     runs,
-    visit,  # noqa: F401 - chromium and shots are fixtures
+    visit,
 )
+from test_browser import chromium, shots  # noqa: F401 - fixtures this module's test uses
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.browser
