@@ -20,12 +20,13 @@ from test_browser import (
     Server,
     assert_clean,
     browsing,
+    chromium,  # noqa: F401 - a fixture of the test below
     free_port,
     healthy,
     runs,
+    shots,  # noqa: F401 - a fixture of the test below
     visit,
 )
-from test_browser import chromium, shots  # noqa: F401 - fixtures this module's test uses
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.browser
