@@ -10,6 +10,8 @@ import pytest
 
 from mnistlab.data.idx import write_idx
 
+pytest_plugins = ["browser_fixtures"]  # chromium, shots: shared by the browser tests
+
 
 def _real_data() -> Path:
     """Where the real datasets are: $MNISTLAB_TEST_DATA, else ../shared/data, else what `make data` fetched

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser_fixtures import SHOTS
 from browser_helpers import (
     HEIGHT,
     WIDTH,
@@ -38,8 +39,6 @@ from browser_helpers import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright never downloads a browser here
-SHOTS = ROOT / "docs" / "screenshots"
 START_S = 90  # the server's start (imports torch), on a busy 2-core machine
 RUN_S = 180  # the first run, however loaded the machine
 
@@ -119,31 +118,6 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """Debian's Chromium, headless, through Playwright's sync API (no pytest-playwright browser management)."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found: `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    """Where screenshots go: docs/screenshots/ with MNISTLAB_SCREENSHOTS=1, else a temporary folder."""
-    if os.environ.get("MNISTLAB_SCREENSHOTS") == "1":
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        return SHOTS
-    return tmp_path
 
 
 def runs(runs_dir: Path) -> list[dict]:

@@ -20,11 +20,9 @@ from test_browser import (
     Server,
     assert_clean,
     browsing,
-    chromium,  # noqa: F401 - a fixture of the test below
     free_port,
     healthy,
     runs,
-    shots,  # noqa: F401 - a fixture of the test below
     visit,
 )
 
