@@ -23,3 +23,7 @@ class RunStoreError(MnistlabError):
 
 class FetchError(DataError):
     """No source could provide a dataset file."""
+
+
+class SweepError(MnistlabError):
+    """A sweep, its search space or its storage is missing, unreachable or malformed."""

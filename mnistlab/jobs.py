@@ -33,6 +33,7 @@ from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress
 from mnistlab.train.prepare import PreparedData
+from mnistlab.train.steer import Steering
 
 ACTIVE = ("queued", "running")
 # "stalled": trained to the end but never beat guessing; "cancelled": stopped while queued, no run
@@ -83,6 +84,8 @@ class JobSnapshot:
     label: str = ""  # a sweep job: the sweep's name
     units_done: int = 0  # a sweep job: trials finished (of any state) so far
     units_total: int = 0  # a sweep job: trials it was asked to run
+    paused: bool = False  # Pause was pressed: it keeps its device slot and makes no steps until Resume
+    lr_changes: tuple[dict, ...] = ()  # learning rates set while it runs: {step, epoch, lr, scheduled}
 
     @property
     def active(self) -> bool:
@@ -130,6 +133,8 @@ class _Job:
     t0: float = 0.0  # monotonic start of training, for ETA
     eta: Eta = field(default_factory=Eta)
     work: Work | None = None
+    steer: Steering = field(default_factory=Steering)
+    resume_from: str | None = None  # the run this job continues (`run_experiment(resume_from=...)`)
 
 
 class JobQueue:
@@ -156,7 +161,7 @@ class JobQueue:
     def submit(self, config: TrainConfig, preset: str | None = None, owner: str = "",
                data_dir: str | Path | None = None, runs_dir: str | Path | None = None,
                data: DataSource = None, work: Work | None = None, kind: str = "train", label: str = "",
-               units_total: int = 0) -> str:
+               units_total: int = 0, resume_from: str | None = None) -> str:
         """Queue `config` as a new job and return its id; it starts as soon as its device is free.
 
         Args:
@@ -168,13 +173,15 @@ class JobQueue:
                 line holds no copy); None: the worker loads them.
             work: run this instead of one experiment (a sweep's worker, `kind` "sweep", `label` its name, with
                 `units_total` trials); `config` then only says which device line it waits in.
+            resume_from: continue this run (`config` from `experiment.continued_config`).
         """
         job_id = f"job-{next(self._counter)}-{secrets.token_hex(3)}"
         device = resolve_device(config)
         snap = JobSnapshot(job_id, owner, preset, config, device, "queued", epochs=config.epochs,
                            submitted=time.time(), kind=kind, label=label, units_total=units_total)
         with self._lock:
-            self._jobs[job_id] = _Job(snap, data=data, data_dir=data_dir, runs_dir=runs_dir, work=work)
+            self._jobs[job_id] = _Job(snap, data=data, data_dir=data_dir, runs_dir=runs_dir, work=work,
+                                       resume_from=resume_from)
             self._waiting.setdefault(device, deque()).append(job_id)
             self._reposition(device)
             self._dispatch(device)
@@ -202,7 +209,42 @@ class JobQueue:
                 self._changed.notify_all()
             elif job.snap.status == "running":
                 job.cancel.set()
-                job.snap = replace(job.snap, message="stopping…")
+                job.steer.resume()  # a paused job wakes to stop
+                job.snap = replace(job.snap, message="stopping…", paused=False)
+            return job.snap
+
+    def _steerable(self, job_id: str, owner: str | None, admin: bool, what: str) -> _Job:
+        """The running training job `job_id`, if `owner` may steer it (as `stop` decides); else an error."""
+        job = self._get(job_id)
+        if owner is not None and not admin and job.snap.owner != owner:
+            raise JobPermissionError(f"job {job_id} belongs to another session; only its owner (or the server's "
+                                     f"operator) can {what} it.")
+        if job.snap.status != "running" or job.work is not None:
+            raise RunStoreError(f"job {job_id} is {job.snap.status}{' (a sweep)' if job.work else ''}: only a "
+                                f"training job that is running can {what}.")
+        return job
+
+    def set_lr(self, job_id: str, lr: float, owner: str | None = None, admin: bool = False) -> JobSnapshot:
+        """Use learning rate `lr` from the job's next step on (recorded in its run's history with the step)."""
+        with self._lock:
+            job = self._steerable(job_id, owner, admin, "change the learning rate of")
+            job.steer.set_lr(lr)
+            job.snap = replace(job.snap, message=f"learning rate → {lr:g} at the next step")
+            return job.snap
+
+    def pause(self, job_id: str, owner: str | None = None, admin: bool = False) -> JobSnapshot:
+        """Hold the job before its next step; it keeps its device slot (Resume goes on, Stop ends it)."""
+        with self._lock:
+            job = self._steerable(job_id, owner, admin, "pause")
+            job.steer.pause()
+            job.snap = replace(job.snap, paused=True, message="paused")
+            return job.snap
+
+    def resume(self, job_id: str, owner: str | None = None, admin: bool = False) -> JobSnapshot:
+        with self._lock:
+            job = self._steerable(job_id, owner, admin, "resume")
+            job.steer.resume()
+            job.snap = replace(job.snap, paused=False, message="")
             return job.snap
 
     def snapshot(self, job_id: str) -> JobSnapshot:
@@ -280,7 +322,8 @@ class JobQueue:
             job.data = None  # the worker's own reference is the only one now
             result = run_experiment(snap.config, preset=snap.preset, store=RunStore(job.runs_dir),
                                     data_dir=job.data_dir, data=data, subscribers=[self._subscriber(job_id)],
-                                    cancel=job.cancel, owner=snap.owner)
+                                    cancel=job.cancel, owner=snap.owner, steer=job.steer,
+                                    resume_from=job.resume_from)
             final = dict(status=result.result.status, message=result.result.message, run_id=result.run_id)
             if result.evaluation is not None:
                 final.update(test_accuracy=result.evaluation.accuracy, test_loss=result.evaluation.loss)
@@ -362,6 +405,7 @@ def _apply(snap: JobSnapshot, event: Event, wall_s: float, stopping: bool = Fals
         return replace(snap, epoch=event.epoch, epochs=event.epochs, step=snap.step if stopping else snap.steps,
                        loss=event.train_loss, accuracy=event.train_accuracy, samples_per_s=event.samples_per_s,
                        elapsed_s=wall_s, history=(*snap.history, row), test_accuracy=event.test_accuracy,
+                       lr_changes=(*snap.lr_changes, *event.lr_changes),
                        test_loss=event.test_loss,
                        eta_s=eta.estimate(event.epoch * snap.steps, event.epochs * snap.steps, snap.steps,
                                           event.epochs - event.epoch))

@@ -6,7 +6,7 @@ import streamlit as st
 from mnistlab.data.augment_spec import Augment
 from mnistlab.errors import MnistlabError
 from mnistlab.runs.owners import WEB_OWNER, may_change
-from ui import cache, charts, live, state
+from ui import cache, charts, live, run_import, state
 from ui.pickers import best_runs, recipe
 
 # Column widths (px), 906 in all: the table fits a 1400 px window with the sidebar open (about 940 px of
@@ -122,8 +122,11 @@ def delete_panel(runs, me: str) -> None:
 
 
 def curves(chosen: list[str], by_id: dict) -> None:
-    labels = {i: f"{recipe(by_id[i])} · {i[-6:]}" for i in chosen}
-    histories = {labels[i]: cache.history(i) for i in chosen}
+    parents = {i: cache.store().open(i).parent for i in chosen}
+    labels = {i: f"{recipe(by_id[i])} · {i[-6:]}" + (f" (continues {parents[i][-6:]})" if parents[i] else "")
+              for i in chosen}
+    # A continued run's history starts with its parent's rows: with both chosen, the child's curve is the whole line.
+    histories = {labels[i]: cache.history(i) for i in chosen if i not in parents.values()}
     left, right = st.columns(2)
     left.plotly_chart(charts.compare_curves(histories, "test_accuracy", "Test accuracy", percent=True),
                       key="compare_accuracy", config={"displayModeBar": False})
@@ -158,6 +161,7 @@ def main() -> None:
         st.info("No runs yet. Train on the Train page or with `python -m mnistlab train` and compare them here.",
                 icon=":material/history:")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
+        run_import.section(me)
         return
     st.dataframe(runs_table(runs, me), hide_index=True, key="runs_table", column_config=COLUMNS)
     ids = [r.run_id for r in runs]
@@ -186,6 +190,7 @@ def main() -> None:
     else:
         curves(chosen, by_id)
     delete_panel(runs, me)
+    run_import.section(me)
 
 
 state.guard(main)

@@ -1,13 +1,13 @@
 """Results: one run's test accuracy, per-class accuracy, confusion matrix, its images, mistakes and files."""
 
-import json
-
 import numpy as np
 import streamlit as st
 
+from mnistlab.errors import MnistlabError
+from mnistlab.experiment import RESUMABLE, continued_config
 from mnistlab.insight import first_layer_images
 from mnistlab.presets import PRESETS
-from ui import cache, charts, confusion, images, live, state, submission
+from ui import cache, charts, confusion, exports, images, live, state, submission
 from ui.pickers import pick_run
 
 PER_PAGE = 36
@@ -31,6 +31,8 @@ def outcome(info) -> None:
     elif info.status in ("failed", "interrupted"):
         what = "failed" if info.status == "failed" else "was interrupted"
         st.error(f"This run {what}: {text.rstrip('.')}." if text else f"This run {what}.", icon=":material/error:")
+    elif text:  # e.g. an imported run: where it came from and how it scored here
+        st.info(text[0].upper() + text[1:], icon=":material/move_to_inbox:")
 
 
 def published_figure(info) -> float | None:
@@ -56,17 +58,56 @@ def headline(info, ev) -> None:
 
 
 def downloads(info) -> None:
-    cols = st.columns(3)
+    cols = st.columns(5)
     weights = cache.run_file(info.run_id, "model.safetensors")
     cols[0].download_button("Weights (safetensors)", weights or b"", f"{info.run_id}.safetensors", key="dl_weights",
-                            icon=":material/download:", disabled=weights is None, width="stretch")
-    config = json.dumps(cache.run_config(info.run_id), indent=2)
-    cols[1].download_button("Config (JSON)", config, f"{info.run_id}-config.json", "application/json",
-                            key="dl_config", icon=":material/download:", width="stretch")
+                            icon=":material/download:", disabled=weights is None, width="stretch",
+                            help="With the config beside it, `python -m mnistlab runs import` (or Compare → Import) "
+                                 "adds this run to another store.")
+    cols[1].download_button("Config (JSON)", exports.config(info.run_id), f"{info.run_id}-config.json",
+                            "application/json", key="dl_config", icon=":material/download:", width="stretch")
     history = cache.history(info.run_id)
     table = history.drop(columns=["layers", "test_confusion"], errors="ignore")  # nested: see `mnistlab inspect`
     cols[2].download_button("Metrics (CSV)", table.to_csv(index=False), f"{info.run_id}-metrics.csv", "text/csv",
                             key="dl_metrics", icon=":material/download:", disabled=history.empty, width="stretch")
+    cols[3].download_button("Model (ONNX)", exports.onnx_maker(info.run_id), f"{info.run_id}.onnx",
+                            "application/octet-stream", key="dl_onnx", icon=":material/download:",
+                            disabled=weights is None, width="stretch",
+                            help="For onnxruntime or Netron: (N, 784) pixels in [0, 1] → logits and probabilities; "
+                                 "the class names are in its metadata.")
+    cols[4].download_button("Script (PyTorch)", exports.script(info.run_id), f"{info.run_id}.py", "text/x-python",
+                            key="dl_script", icon=":material/download:", width="stretch",
+                            help="One plain-PyTorch file that trains this network again with the same settings and "
+                                 "prints its test accuracy: yours to read and change.")
+
+
+def _continue(run_id: str, preset: str | None) -> None:
+    """on_click of Continue training: queue the continued config (the message is shown on the rerun)."""
+    try:
+        config = continued_config(cache.store(), run_id, int(st.session_state["resume_epochs"]))
+    except MnistlabError as error:
+        st.session_state["resume_result"] = ("error", str(error))
+        return
+    live.start(config, preset, resume_from=run_id)
+    error = st.session_state.pop("train_error", None)
+    st.session_state["resume_result"] = ("error", error) if error else (
+        "success", f"Queued: a new run continues {run_id} to epoch {config.epochs}.")
+
+
+def continue_training(info) -> None:
+    """Continue training: queue a new run that carries on from this one's last saved epoch."""
+    if info.status not in RESUMABLE or not (saved := cache.store().open(info.run_id).saved_states):
+        return
+    with st.expander(f"Continue training from epoch {saved[-1]}", icon=":material/resume:"):
+        st.number_input("More epochs", min_value=1, max_value=1000, value=5, key="resume_epochs")
+        st.button("Continue training", key="resume_start", icon=":material/play_arrow:", on_click=_continue,
+                  args=(info.run_id, info.preset))
+        kind, text = st.session_state.pop("resume_result", (None, ""))
+        if kind == "error":
+            st.error(text, icon=":material/error:")
+        elif kind == "success":
+            st.success(text, icon=":material/check:")
+            st.page_link("pages/train.py", label="Watch it on Train", icon=":material/arrow_forward:")
 
 
 def prediction_cards(ev, test, index, classes) -> list:
@@ -117,10 +158,12 @@ def main() -> None:
     ev = cache.evaluation(info.run_id)
     history = cache.history(info.run_id)
     if ev is None:
-        st.info("This run has no test evaluation: it ended before a model was saved.", icon=":material/block:")
+        st.info("This run has no test evaluation" + ("." if cache.model(info.run_id) is not None else
+                ": it ended before a model was saved."), icon=":material/block:")
     else:
         headline(info, ev)
     downloads(info)
+    continue_training(info)
     if ev is not None:
         with st.expander("Predict a CSV of images: a Kaggle submission", icon=":material/upload_file:"):
             submission.section(info.run_id)

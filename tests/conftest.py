@@ -113,7 +113,8 @@ def postgres_url() -> str:
         import sqlalchemy
 
         try:
-            engine = sqlalchemy.create_engine(url)
+            probe = url.replace("postgresql://", "postgresql+psycopg2://", 1)  # the driver we pin (as the sweeps do)
+            engine = sqlalchemy.create_engine(probe)
             with engine.connect() as connection:
                 connection.execute(sqlalchemy.text("SELECT 1"))
             engine.dispose()

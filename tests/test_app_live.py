@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from test_app import WAIT, app, queue, texts, tiny_settings
@@ -140,3 +141,35 @@ def test_a_run_that_did_not_learn_ends_with_a_warning(env, monkeypatch):
     assert not at.exception
     assert message[1:] in texts(at, "warning") and "Did not learn" in texts(at, "warning")
     assert "Finished" not in texts(at, "success")
+
+
+def test_the_owner_steers_a_live_job_and_sees_the_mark_on_its_curves(env):
+    at = app("train")
+    at.number_input(key="cfg_width_0").set_value(16).run()
+    at.number_input(key="cfg_epochs").set_value(1000).run()
+    at.select_slider(key="cfg_batch_size").set_value(50).run()
+    at.button(key="start").click().run()
+    job = at.session_state["job_id"]
+    deadline = time.monotonic() + WAIT
+    while (queue().snapshot(job).status != "running" or queue().snapshot(job).epoch < 2) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    at.run()
+    assert not at.exception, at.exception
+    at.button(key="pause").click().run()
+    assert queue().snapshot(job).paused and at.button(key="resume")  # the button turns into Resume
+    assert "paused" in at.dataframe[0].value["In line"].tolist() if at.dataframe else True
+    at.select_slider(key=f"steer_lr_{job}").set_value(0.001).run()
+    at.button(key="resume").click().run()
+    assert not queue().snapshot(job).paused
+    changed = queue().snapshot(job).epoch
+    while queue().snapshot(job).epoch <= changed + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at.run()
+    (loss,) = charts_named(at, "Loss")
+    assert any(s.get("type") == "line" for s in loss["layout"].get("shapes", []))  # the change's mark
+    assert any("lr → 0.001" in a.get("text", "") for a in loss["layout"].get("annotations", []))
+    at.button(key="stop").click().run()
+    done = queue().wait(job, WAIT)
+    changes = [c for row in RunStore(env[1]).open(done.run_id).history() for c in row.get("lr_changes", [])]
+    assert [c["lr"] for c in changes] == [0.001]

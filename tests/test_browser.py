@@ -94,6 +94,13 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
     data_dir = Path(data_dir).resolve()  # shown in the sidebar (and the README's pictures)
     runs_dir = tmp_path_factory.mktemp("browser-runs")
     log_path = runs_dir.parent / "streamlit.log"
+    with serving(data_dir, runs_dir, log_path) as url:
+        yield Server(url, runs_dir, real, log_path, data_dir)
+
+
+@contextmanager
+def serving(data_dir: Path, runs_dir: Path, log_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port with these folders, its output in `log_path`; yields its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MNISTLAB_DATA_DIR": str(data_dir), "MNISTLAB_RUNS_DIR": str(runs_dir),
@@ -110,7 +117,7 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
                 pytest.fail(f"streamlit did not answer {url}/_stcore/health within {START_S} s:\n"
                             + log_path.read_text(errors="replace")[-3000:])
             time.sleep(0.3)
-        yield Server(url, runs_dir, real, log_path, data_dir)
+        yield url
     finally:
         process.terminate()
         try:

@@ -3,10 +3,6 @@ and its class names on Results. With MNISTLAB_SCREENSHOTS=1 the README's picture
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,47 +12,24 @@ from browser_helpers import poll, set_number, settle, shot
 from test_app_letters import LETTERS, letter_folder
 from test_browser import (
     RUN_S,
-    START_S,
     Server,
     assert_clean,
     browsing,
-    free_port,
-    healthy,
     runs,
+    serving,
     visit,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def own_server(tmp_path) -> Iterator[Server]:
     """A dashboard whose data folder starts empty and writable (the real data is never written to)."""
-    data_dir, runs_dir = (tmp_path / "data").resolve(), tmp_path / "runs"
+    data_dir, runs_dir, log_path = (tmp_path / "data").resolve(), tmp_path / "runs", tmp_path / "streamlit.log"
     data_dir.mkdir()
-    log_path, port = tmp_path / "streamlit.log", free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "MNISTLAB_DATA_DIR": str(data_dir), "MNISTLAB_RUNS_DIR": str(runs_dir),
-           "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                    "--server.address", "127.0.0.1", "--server.port", str(port)],
-                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_S
-        while not healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer within {START_S} s:\n" + log_path.read_text()[-3000:])
-            time.sleep(0.3)
+    with serving(data_dir, runs_dir, log_path) as url:
         yield Server(url, runs_dir, False, log_path, data_dir)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def letters_zip(tmp_path) -> Path:

@@ -339,3 +339,43 @@ def test_other_work_waits_in_the_same_line_reports_progress_and_stops(tiny_data_
     done = queue.wait(first, 30)
     assert done.status == "stopped" and done.message == "stopped after 1 trial(s)"
     assert queue.wait(second, 60).status == "finished"  # the line moves on
+
+
+def _steps(snap) -> int:
+    return (snap.epoch - 1) * snap.steps + snap.step if snap.steps else 0
+
+
+def test_pause_holds_a_job_and_a_new_learning_rate_is_recorded_at_its_step(tiny_data_dir, runs_dir):
+    queue = JobQueue(per_device=1)
+    config = TrainConfig(model=MLPSpec(hidden=(16,)), epochs=400, batch_size=50, optimizer="sgd", lr=0.05,
+                         device="cpu")
+    job = queue.submit(config, data_dir=tiny_data_dir, runs_dir=runs_dir, owner="web-aa")
+    deadline = time.monotonic() + 30
+    while _steps(queue.snapshot(job)) < 24 and time.monotonic() < deadline:  # two epochs in
+        time.sleep(0.02)
+    with pytest.raises(jobs_module.JobPermissionError, match="only its owner"):
+        queue.pause(job, owner="web-bb")
+    paused = queue.pause(job, owner="web-aa")
+    assert paused.paused and paused.message == "paused"
+    time.sleep(0.5)  # the step in flight ends, its progress is reported
+    held = _steps(queue.snapshot(job))
+    time.sleep(1.0)
+    assert _steps(queue.snapshot(job)) == held  # a paused job makes no steps
+    queue.set_lr(job, 0.002, owner="web-aa")
+    queue.resume(job, owner="web-aa")
+    deadline = time.monotonic() + 30
+    while _steps(queue.snapshot(job)) < held + 36 and time.monotonic() < deadline:  # three more epochs
+        time.sleep(0.02)
+    queue.stop(job)
+    done = queue.wait(job, 30)
+    assert done.status == "stopped" and not done.paused
+    (change,) = done.lr_changes
+    assert change["lr"] == 0.002 and change["scheduled"] == 0.05 and change["step"] > held - 12
+    history = RunStore(runs_dir).open(done.run_id).history()
+    recorded = [c for row in history for c in row.get("lr_changes", [])]
+    assert recorded == [change]
+    epoch_of_change = next(row for row in history if row.get("lr_changes"))
+    after = [row for row in history if row["epoch"] > epoch_of_change["epoch"]]
+    assert after and all(row["lr"] == 0.002 for row in after)  # every later step used the new rate
+    with pytest.raises(RunStoreError, match="only a training job that is running"):
+        queue.set_lr(job, 0.01)

@@ -30,7 +30,9 @@ def test_a_run_saves_config_history_evaluation_and_weights(finished):
     assert sorted(p.name for p in folder.iterdir()) == [
         "config.json", "epochs", "evaluation.json", "history.json", "initial-layers.json", "layer-stats.jsonl",
         "model.safetensors", "predictions.safetensors", "run.json"]
-    assert sorted(p.name for p in (folder / "epochs").iterdir()) == [f"epoch-00{e}.safetensors" for e in range(3)]
+    # The weights after each epoch, and what continuing needs after the last two (`Run.training_state`).
+    assert sorted(p.name for p in (folder / "epochs").iterdir()) == (
+        [f"epoch-00{e}.safetensors" for e in range(3)] + [f"state-00{e}.{x}" for e in (1, 2) for x in ("json", "safetensors")])
     assert TrainConfig.from_dict(store.config(outcome.run_id)["config"]) == CONFIG
     assert [h["epoch"] for h in store.history(outcome.run_id)] == [1, 2]
     info = store.info(outcome.run_id)
@@ -200,3 +202,13 @@ def test_a_dashboard_session_cannot_delete_another_sessions_run(runs_dir):
     store.delete(done("cli"), owner="web-bob")  # runs from the CLI or the library belong to no session
     store.delete(alice)  # the CLI and the library (no owner) delete as before
     assert store.list() == []
+
+
+def test_tags_are_recorded_in_run_json_and_read_through_the_handle(tiny_data_dir, runs_dir):
+    store = RunStore(runs_dir)
+    config = TrainConfig(model=MLPSpec(hidden=(16,)), batch_size=50, epochs=1, device="cpu")
+    tagged = run_experiment(config, store=store, data_dir=tiny_data_dir, tags={"sweep": "lr", "trial": 3, "seed": 1})
+    plain = run_experiment(config, store=store, data_dir=tiny_data_dir)
+    assert store.open(tagged.run_id).tags == {"sweep": "lr", "trial": 3, "seed": 1}
+    assert store.open(plain.run_id).tags == {}
+    assert "pruned" in STATUSES and "pruned" in FINAL  # a sweep's early stop is a final status listings accept

@@ -9,6 +9,7 @@ import torch
 from mnistlab.data.load import load_split
 from mnistlab.models.spec import MLPSpec
 from mnistlab.train import torch_engine
+from mnistlab.train.cancel import Stop, stop_status
 from mnistlab.train.config import Augment, TrainConfig
 from mnistlab.train.events import EpochEnded, RunFailed, RunFinished, RunStarted, StepProgress
 from mnistlab.train.loop import train
@@ -18,9 +19,9 @@ from mnistlab.train.schedule import lr_at
 SMALL = TrainConfig(model=MLPSpec(hidden=(32,)), optimizer="adam", lr=3e-3, batch_size=64, epochs=3, device="cpu")
 
 
-def collect(config, data_dir, **kw):
+def collect(config, data_dir, subscribers=(), **kw):
     events = []
-    result = train(config, data_dir=data_dir, subscribers=[events.append], **kw)
+    result = train(config, data_dir=data_dir, subscribers=[*subscribers, events.append], **kw)
     return result, events
 
 
@@ -67,6 +68,25 @@ def test_cancel_stops_within_a_step_and_keeps_the_model(tiny_data_dir):
     assert len(result.history) == 1
     assert result.model is not None
     assert isinstance(steps[-1], RunFinished) and steps[-1].status == "stopped"
+
+
+def test_a_pruned_run_ends_pruned_with_why_and_a_users_stop_still_reads_stopped(tiny_data_dir):
+    stop = Stop()
+
+    def prune_after_first_epoch(event):
+        if isinstance(event, EpochEnded):
+            stop.prune("pruned after epoch 1: hopeless")
+
+    result, events = collect(SMALL.with_(epochs=50), tiny_data_dir, subscribers=[prune_after_first_epoch], cancel=stop)
+    assert result.status == "pruned" and result.message == "pruned after epoch 1: hopeless"
+    assert len(result.history) == 1 and not result.history[0]["partial"]  # judged whole epochs, none cut short
+    assert isinstance(events[-1], RunFinished) and events[-1].status == "pruned" and events[-1].message == result.message
+
+    user = threading.Event()
+    user.set()  # the user's Stop reaches a run through its parent, and wins over a later prune
+    child = Stop(parent=user)
+    child.prune("too late")
+    assert child.is_set() and stop_status(child) == ("stopped", "")
 
 
 def test_nan_loss_ends_the_run_as_diverged_with_the_last_good_weights(tiny_data_dir, monkeypatch):
@@ -157,3 +177,21 @@ def test_progress_carries_the_running_training_accuracy(tiny_data_dir, monkeypat
     last_of_epoch_1 = [e for e in progress if e.epoch == 1][-1]
     assert last_of_epoch_1.step == last_of_epoch_1.steps_per_epoch
     assert last_of_epoch_1.accuracy == pytest.approx(result.history[0]["train_accuracy"])
+
+
+def test_a_steered_learning_rate_rescales_the_schedule_from_its_step(tiny_data_dir):
+    """With a cosine schedule, a new rate asked for at step 1 scales every later scheduled rate by new/scheduled."""
+    from mnistlab.train.schedule import lr_at
+    from mnistlab.train.steer import Steering
+
+    config = TrainConfig(model=MLPSpec(hidden=(16,)), epochs=3, batch_size=50, optimizer="sgd", lr=0.1,
+                         schedule="cosine", device="cpu")
+    steer = Steering()
+    steer.set_lr(0.01)  # before the first step: taken at step 1
+    result = train(config, data_dir=tiny_data_dir, steer=steer)
+    steps = 12  # 600 images / 50
+    (change,) = result.history[0]["lr_changes"]
+    assert change == {"step": 1, "epoch": 1, "lr": 0.01, "scheduled": 0.1, "at": 0.0}
+    for row in result.history:  # an epoch's lr is its last step's: the scheduled rate × 0.01 / 0.1
+        last = row["epoch"] * steps - 1
+        assert row["lr"] == pytest.approx(lr_at("cosine", 0.1, last, 3 * steps, steps) * 0.1)

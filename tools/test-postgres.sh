@@ -3,7 +3,7 @@
 # database created. Prints the URL the tests use; says why and exits 0 (the tests then skip) without root.
 set -euo pipefail
 ROLE=mnistlab DB=mnistlab_test PASSWORD=mnistlab PORT=5432
-URL="postgresql://$ROLE:$PASSWORD@127.0.0.1:$PORT/$DB"
+URL="postgresql+psycopg2://$ROLE:$PASSWORD@127.0.0.1:$PORT/$DB"
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n";
 else echo "test-postgres: not root and no sudo: start a PostgreSQL and set MNISTLAB_TEST_POSTGRES=$URL" >&2; exit 0; fi
 if ! command -v pg_lsclusters >/dev/null; then

@@ -71,6 +71,14 @@ def _column_values(rows: pd.DataFrame, columns: Sequence[str]) -> list[float]:
     return [v for c in columns if c in rows for v in rows[c].dropna().tolist()]
 
 
+def lr_changes(rows: pd.DataFrame) -> list[dict]:
+    """The learning-rate changes recorded in a history's rows (`lr_changes` of each epoch), in order."""
+    if "lr_changes" not in rows:
+        return []
+    return [c for cell in rows["lr_changes"] if isinstance(cell, (list, tuple)) for c in cell
+            if isinstance(c, dict) and isinstance(c.get("at"), (int, float)) and isinstance(c.get("lr"), (int, float))]
+
+
 def curves(history, epochs: int | None = None, trace: Sequence[tuple[float, float]] = (), *, classes: int = 10,
            label_smoothing: float = 0.0, zoom: bool = False) -> tuple[go.Figure, go.Figure]:
     """(loss, accuracy) figures over epochs; `trace` adds the running training loss within epochs.
@@ -96,6 +104,11 @@ def curves(history, epochs: int | None = None, trace: Sequence[tuple[float, floa
     zoomed = accuracy_axis(acc, _column_values(rows, [f"{s}_accuracy" for s in ("train", "val", "test")]), zoom)
     _chance_if_shown(acc, 1 / max(1, classes))
     loss.update_yaxes(title="loss")
+    for change in lr_changes(rows):  # a learning rate set while it trained (the live view's control)
+        for fig in (loss, acc):
+            fig.add_vline(x=change["at"], line=dict(color="#F59E0B", width=1.5, dash="dash"),
+                          annotation_text=f"lr → {change['lr']:g}", annotation_position="top left",
+                          annotation_font=dict(size=11, color="#B45309"))
     if label_smoothing > 0:
         loss.add_annotation(text=f"train loss includes label smoothing {label_smoothing:g}, so it sits above "
                                  "test loss;<br>compare the test curves (or accuracy) instead",

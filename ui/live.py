@@ -22,7 +22,7 @@ import streamlit as st
 from mnistlab.errors import MnistlabError
 from mnistlab.jobs import ACTIVE, JobSnapshot
 from mnistlab.train.config import TrainConfig
-from ui import cache, charts, state
+from ui import cache, charts, state, widgets
 
 log = logging.getLogger("mnistlab.ui")
 POLL_S = 1.0  # refresh period of the live view, seconds
@@ -55,13 +55,14 @@ def duration(seconds: float | None) -> str:
     return str(dt.timedelta(seconds=seconds)) if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def start(config: TrainConfig, preset: str | None) -> None:
-    """on_click of Start training: queue the job and follow it (errors are shown by the page)."""
+def start(config: TrainConfig, preset: str | None, resume_from: str | None = None) -> None:
+    """on_click of Start training (or Continue training: `resume_from`): queue the job and follow it."""
     st.session_state.pop("train_error", None)
     try:
         cache.prepared(config)  # bad subsets fail here, in the page; the job cuts its own copy when it starts
         job_id = cache.job_queue().submit(config, preset=preset, owner=owner_id(), data_dir=state.data_dir(),
-                                          runs_dir=state.runs_dir(), data=cache.preparer(config))
+                                          runs_dir=state.runs_dir(), data=cache.preparer(config),
+                                          resume_from=resume_from)
     except MnistlabError as error:
         st.session_state["train_error"] = str(error)
         return
@@ -79,6 +80,40 @@ def stop(job_id: str) -> None:
         cache.job_queue().stop(job_id, owner=owner_id(), admin=admin())
     except MnistlabError as error:
         st.session_state["stop_error"] = str(error)
+
+
+def _steer(action: str, job_id: str) -> None:
+    """on_click/on_change of the live controls: pause, resume, or the learning-rate slider's new value."""
+    queue = cache.job_queue()
+    try:
+        if action == "pause":
+            queue.pause(job_id, owner=owner_id(), admin=admin())
+        elif action == "resume":
+            queue.resume(job_id, owner=owner_id(), admin=admin())
+        else:
+            queue.set_lr(job_id, float(st.session_state[f"steer_lr_{job_id}"]), owner=owner_id(), admin=admin())
+    except MnistlabError as error:
+        st.session_state["stop_error"] = str(error)
+
+
+def steering(snap: JobSnapshot) -> None:
+    """Learning rate, Pause / Resume for the owner's running job: they act at its next step."""
+    current = snap.lr_changes[-1]["lr"] if snap.lr_changes else snap.config.lr
+    key = f"steer_lr_{snap.job_id}"
+    if key not in st.session_state:
+        st.session_state[key] = min(widgets.LR_OPTIONS, key=lambda o: abs(o - current))
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left.select_slider("Learning rate from the next step", list(widgets.LR_OPTIONS), key=key,
+                       format_func=lambda v: f"{v:g}", on_change=_steer, args=("lr", snap.job_id),
+                       help="Turn it down when the loss jumps around, up when it barely moves. The change is marked "
+                            "on the curves and kept in the run's history; a schedule goes on from the new value.")
+    if snap.paused:
+        right.button("Resume", key="resume", icon=":material/play_arrow:", width="stretch", type="primary",
+                     on_click=_steer, args=("resume", snap.job_id))
+    else:
+        right.button("Pause", key="pause", icon=":material/pause:", width="stretch",
+                     on_click=_steer, args=("pause", snap.job_id),
+                     help="Holds it before its next step; it keeps its place on the device until you resume.")
 
 
 def job_label(snap: JobSnapshot, mine: bool, with_status: bool = True) -> str:
@@ -102,7 +137,8 @@ def jobs_table(snaps: list[JobSnapshot]) -> pd.DataFrame:
     return pd.DataFrame([{
         "Job": s.job_id, "Preset": s.preset or "custom", "Dataset": s.config.dataset, "Device": s.device,
         "Status": s.status,
-        "In line": "running" if s.position == 0 else (f"#{s.position}" if s.position else ""),
+        "In line": ("paused" if s.paused else "running") if s.position == 0 else (f"#{s.position}" if s.position
+                                                                                   else ""),
         "Progress": s.progress, "Test accuracy": s.test_accuracy, "Run": s.run_id or "",
         "Mine": is_mine(s)} for s in reversed(snaps)])
 
@@ -193,6 +229,8 @@ def draw(job_id: str) -> None:
     st.progress(snap.progress, text=text)
     if snap.status == "queued":
         return
+    if snap.status == "running" and snap.kind == "train" and may_stop(snap):
+        steering(snap)
     _metrics(snap)
     _outcome(snap)
     _charts(snap)

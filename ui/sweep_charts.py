@@ -1,5 +1,5 @@
 """Plotly figures of a sweep: history, one parameter with seed spread, a heatmap of two, parallel coordinates,
-importances. They take plain trial dicts (`number`, `state`, `params`, `value`, `seed_values`), as
+importances. They take plain trial dicts (`number`, `state`, `params`, `value`, `values` per seed), as
 `mnistlab.sweeps` summarises a study, so they draw a sweep from this machine or from any database."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ Trial = dict
 
 
 def _done(trials: Sequence[Trial]) -> list[Trial]:
-    return [t for t in trials if t.get("state") == "COMPLETE" and t.get("value") is not None]
+    return [t for t in trials if t.get("state") == "complete" and t.get("value") is not None]
 
 
 def _is_number(values) -> bool:
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def _log_scale(values) -> bool:
@@ -30,7 +30,7 @@ def _log_scale(values) -> bool:
 
 
 def _spread(trial: Trial) -> float:
-    seeds = [v for v in trial.get("seed_values") or [] if v is not None]
+    seeds = [v for v in trial.get("values") or [] if v is not None]
     return float(np.std(seeds)) if len(seeds) > 1 else 0.0
 
 
@@ -87,7 +87,7 @@ def heatmap(trials: Sequence[Trial], x: str, y: str) -> go.Figure:
     y_labels, yi = _bins([t["params"][y] for t in done])
     cells: dict[tuple[int, int], list[float]] = {}
     for t, i, j in zip(done, xi, yi, strict=True):
-        cells.setdefault((j, i), []).extend([v for v in t.get("seed_values") or [t["value"]] if v is not None])
+        cells.setdefault((j, i), []).extend([v for v in t.get("values") or [t["value"]] if v is not None])
     mean = np.full((len(y_labels), len(x_labels)), np.nan)
     text = [["" for _ in x_labels] for _ in y_labels]
     for (j, i), values in cells.items():

@@ -17,7 +17,7 @@ def _common(p: argparse.ArgumentParser, data: bool = True, runs: bool = True) ->
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mnistlab.cli import bench_cmd, commands, data_cmd, insight_cmd, predict_cmd, train_cmd
+    from mnistlab.cli import bench_cmd, commands, data_cmd, export_cmd, insight_cmd, predict_cmd, sweep_cmd, train_cmd
 
     parser = argparse.ArgumentParser(prog="python -m mnistlab",
                                      description="Train and inspect MLPs on MNIST and Fashion-MNIST.")
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model (a preset, flags, or both)")
     train_cmd.add_arguments(p)
+    train_cmd.add_resume_argument(p)
     _common(p)
     p.set_defaults(func=train_cmd.run)
 
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _common(p, data=False)
     p.set_defaults(func=commands.runs)
+    export_cmd.add_runs_import(p, _common)
 
     p = sub.add_parser("evaluate", help="test-set metrics of a stored run")
     p.add_argument("run_id")
@@ -74,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time the tutorials' DataLoader loop against mnistlab's trainer")
     bench_cmd.add_arguments(p)
     p.set_defaults(func=bench_cmd.run)
+
+    export_cmd.add_export(sub, _common)
+    sweep_cmd.add_subcommands(sub, _common)
     return parser
 
 

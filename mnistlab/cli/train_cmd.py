@@ -11,9 +11,11 @@ from mnistlab.cli import jsonout
 from mnistlab.cli.progress import ProgressPrinter
 from mnistlab.cli.setting_flags import add_setting_flags, apply_changes, flag_changes, one_of
 from mnistlab.configs import check_choice
-from mnistlab.experiment import ExperimentResult, run_experiment
+from mnistlab.errors import ConfigError
+from mnistlab.experiment import ExperimentResult, continued_config, run_experiment
 from mnistlab.presets import PRESETS, get_preset
 from mnistlab.runs.store import RunStore
+from mnistlab.settings import leaf_settings
 from mnistlab.train.config import AUGMENT_NAMES, TrainConfig
 
 
@@ -25,6 +27,27 @@ def add_arguments(p: argparse.ArgumentParser, config_cls: type = TrainConfig) ->
                    help="an augmentation recipe; the --aug-* flags then change single parts of it")
     add_setting_flags(p, config_cls)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+
+
+def add_resume_argument(p: argparse.ArgumentParser) -> None:
+    """--resume RUN_ID: `train` only (a sweep has no parent run)."""
+    p.add_argument("--resume", metavar="RUN_ID",
+                   help="continue this run from its last saved epoch for --epochs N more epochs (a new run that "
+                        "records its parent); only --lr may change too")
+
+
+def resumed_config(args: argparse.Namespace, store: RunStore) -> tuple[TrainConfig, str | None]:
+    """The parent's config with --epochs more epochs (and --lr); any other setting is refused."""
+    given = [f"--{leaf.flag}" for leaf in leaf_settings(TrainConfig) if leaf.flag is not None
+             and leaf.path not in (("epochs",), ("lr",)) and getattr(args, leaf.dest, None) is not None]
+    given += [f"--{name}" for name in ("preset", "config", "augment") if getattr(args, name) is not None]
+    if given:
+        raise ConfigError(f"--resume keeps the run's architecture, data and settings, so {', '.join(given)} "
+                          "cannot be given with it; change only --epochs and --lr, or train a new run.")
+    if args.epochs is None:
+        raise ConfigError("--resume needs --epochs N, the number of epochs to train on top of the saved ones.")
+    config = continued_config(store, args.resume, args.epochs, args.lr)
+    return config, store.open(args.resume).preset
 
 
 def config_from_args(args: argparse.Namespace, config_cls: type = TrainConfig) -> tuple[TrainConfig, str | None]:
@@ -55,7 +78,9 @@ def result_json(outcome: ExperimentResult) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    config, preset = config_from_args(args)
+    store = RunStore(args.runs_dir)
+    resume = getattr(args, "resume", None)
+    config, preset = resumed_config(args, store) if resume else config_from_args(args)
     cancel = threading.Event()
     previous = signal.getsignal(signal.SIGINT)
 
@@ -69,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
     # SIGTERM (a service manager, `docker stop`, `kill`) ends the run as Ctrl-C does: final model and evaluation saved.
     previous_term = signal.signal(signal.SIGTERM, stop)
     try:
-        outcome = run_experiment(config, preset=preset, store=RunStore(args.runs_dir), data_dir=args.data_dir,
-                                 subscribers=[ProgressPrinter()], cancel=cancel, owner="cli")
+        outcome = run_experiment(config, preset=preset, store=store, data_dir=args.data_dir,
+                                 subscribers=[ProgressPrinter()], cancel=cancel, owner="cli", resume_from=resume)
     finally:
         signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, previous_term)

@@ -138,6 +138,20 @@ def load_model(path: Path, spec: MLPSpec | None = None, device: str | torch.devi
     return model.to(device)
 
 
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Named CPU tensors as safetensors, atomically."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    _replace_atomically(path, lambda tmp: save_file(tensors, tmp))
+
+
+def load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Named tensors from a safetensors file (never pickle), on the CPU."""
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise RunStoreError(f"{path}: not a readable safetensors file ({e}).") from None
+
+
 def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     contiguous = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     _replace_atomically(path, lambda tmp: save_numpy(contiguous, tmp))

@@ -18,10 +18,11 @@ from mnistlab.data.split import Split
 from mnistlab.errors import ConfigError, DataError, RunStoreError
 from mnistlab.evaluate import Evaluation
 from mnistlab.models.torch_mlp import MLP
-from mnistlab.runs.files import load_arrays, load_model, read_json, read_json_lines
-from mnistlab.runs.record import EPOCHS_DIR, INITIAL_LAYERS, LAYER_STATS, SNAPSHOT, snapshot_name
+from mnistlab.runs.files import load_arrays, load_model, load_tensors, read_json, read_json_lines
+from mnistlab.runs.record import EPOCHS_DIR, INITIAL_LAYERS, LAYER_STATS, SNAPSHOT, STATE, snapshot_name, state_names
 from mnistlab.runs.store import RunInfo, RunStore, check_run_id
 from mnistlab.train.config import TrainConfig
+from mnistlab.train.resume import TrainingState
 
 MODEL = "model.safetensors"
 EVALUATION, PREDICTIONS = "evaluation.json", "predictions.safetensors"
@@ -94,6 +95,18 @@ class Run:
         return split
 
     @property
+    def tags(self) -> dict:
+        """Who made it and why, as recorded when it was created (a sweep's {"sweep", "trial", "seed"}); {} if none."""
+        tags = self.store.status_info(self.run_id).get("tags")
+        return tags if isinstance(tags, dict) else {}
+
+    @property
+    def parent(self) -> str | None:
+        """The run this one continues (its history begins with that run's rows), or None."""
+        parent = self.tags.get("parent")
+        return parent if isinstance(parent, str) else None
+
+    @property
     def dataset_digest(self) -> str:
         """The manifest SHA-256 of the imported dataset it was trained on; '' for a built-in."""
         return self.store.status_info(self.run_id).get("dataset_digest") or ""
@@ -146,6 +159,36 @@ class Run:
         if not folder.is_dir():
             return []
         return sorted(int(m.group(1)) for p in folder.iterdir() if (m := SNAPSHOT.match(p.name)))
+
+    @property
+    def saved_states(self) -> list[int]:
+        """Epochs after which a whole training state was saved (what `training_state` can continue), ascending."""
+        folder = self.folder / EPOCHS_DIR
+        if not folder.is_dir():
+            return []
+        names = {p.name for p in folder.iterdir()}
+        return sorted(int(m.group(1)) for name in names
+                      if (m := STATE.match(name)) and state_names(int(m.group(1)))[0] in names)
+
+    def training_state(self, epoch: int | None = None) -> TrainingState:
+        """What continuing needs after `epoch` (default: the last saved one), with the history up to it."""
+        saved = self.saved_states
+        if not saved:
+            raise RunStoreError(f"run {self.run_id} has no saved training state to continue from (it predates "
+                                "them, its model is too large, or it ended before its first epoch); train it anew.")
+        epoch = saved[-1] if epoch is None else epoch
+        if epoch not in saved:
+            raise RunStoreError(f"run {self.run_id} has no training state for epoch {epoch!r}; choose one of "
+                                f"{', '.join(map(str, saved))}.")
+        tensors_name, meta_name = (f"{EPOCHS_DIR}/{name}" for name in state_names(epoch))
+        meta = read_json(self.file(meta_name))
+        if not isinstance(meta, dict) or meta.get("epoch") != epoch or meta.get("engine") != self.config.engine:
+            raise RunStoreError(f"run {self.run_id}'s training state for epoch {epoch} is damaged; continue "
+                                "from another epoch or train it anew.")
+        rows = [row for row in self.history(layer_stats=True) if isinstance(row.get("epoch"), int)]
+        initial = next((row for row in rows if row["epoch"] == 0), None)
+        history = [row for row in rows if 1 <= row["epoch"] <= epoch]
+        return TrainingState(epoch, load_tensors(self.file(tensors_name)), meta, history, initial)
 
     def model(self, epoch: int | None = None, device: str | torch.device = "cpu") -> MLP:
         """The final model (safetensors only), or the model as it was after `epoch` (0: its initial weights)."""

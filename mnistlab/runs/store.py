@@ -32,8 +32,9 @@ from mnistlab.runs.owners import may_change
 from mnistlab.userfiles import check_inside, describe_os_error
 
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
-STATUSES = ("running", "finished", "stalled", "stopped", "diverged", "failed", "interrupted")
-FINAL = ("finished", "stalled", "stopped", "diverged", "failed")  # "stalled": trained, never beat guessing
+STATUSES = ("running", "finished", "stalled", "stopped", "pruned", "diverged", "failed", "interrupted")
+# "stalled": trained, never beat guessing; "pruned": a sweep stopped it early, its validation accuracy hopeless
+FINAL = ("finished", "stalled", "stopped", "pruned", "diverged", "failed")
 CREATING_GRACE_S = 60.0  # a folder without run.json younger than this is a run being created, not a broken one
 
 log = logging.getLogger("mnistlab.runs")
@@ -158,9 +159,10 @@ class RunStore:
         return f"{stamp}-{dataset}-{name}-{secrets.token_hex(3)}"
 
     def create(self, config_dict: dict, preset: str | None = None, owner: str = "",
-               classes: tuple[str, ...] | None = None, dataset_digest: str = "") -> str:
+               classes: tuple[str, ...] | None = None, dataset_digest: str = "", tags: dict | None = None) -> str:
         """Make the run's folder (atomic mkdir) with its config and a 'running' status; `classes` and
-        `dataset_digest` record which dataset it learns (an imported one's manifest SHA-256)."""
+        `dataset_digest` record which dataset it learns (an imported one's manifest SHA-256), `tags` who
+        made it and why (a sweep's {"sweep": name, "trial": number, "seed": seed})."""
         self.root.mkdir(parents=True, exist_ok=True)
         for _ in range(5):
             run_id = self.new_id(config_dict.get("dataset", "data"), preset)
@@ -178,7 +180,8 @@ class RunStore:
                     preset=preset, preset_changes=_changes(config_dict, preset), dataset=config_dict.get("dataset"),
                     engine=config_dict.get("engine", "torch"), owner=owner, pid=os.getpid(),
                     process=process_token(os.getpid()), host=socket.gethostname(),
-                    classes=list(classes) if classes is not None else None, dataset_digest=dataset_digest)
+                    classes=list(classes) if classes is not None else None, dataset_digest=dataset_digest,
+                    **({"tags": dict(tags)} if tags else {}))
         return run_id
 
     def status_info(self, run_id: str) -> dict:

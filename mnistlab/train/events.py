@@ -56,18 +56,20 @@ class EpochEnded:
     # One JSON-ready dict per Linear layer ("layer 1", …, "output"); keys in mnistlab.train.layer_stats.
     layers: tuple = ()
     test_confusion: tuple = ()  # 10 rows of 10 counts on the test split: rows = true label, columns = prediction
+    lr_changes: tuple = ()  # learning rates set while it trained this epoch: {step, epoch, lr, scheduled, at}
 
 
 @dataclass(frozen=True)
 class RunFinished:
-    """Training ended normally: "finished", "stalled" (it never beat guessing; see `message`) or "stopped"."""
+    """Training ended normally: "finished", "stalled" (it never beat guessing; see `message`), "stopped" or
+    "pruned" (a sweep stopped it early; `message` says why)."""
 
     status: str
     epochs_done: int
     test_accuracy: float | None
     test_loss: float | None
     train_seconds: float
-    message: str = ""  # why a "stalled" run did not learn and what to try; empty otherwise
+    message: str = ""  # why a "stalled" run did not learn and what to try, or why it was "pruned"; else empty
 
 
 @dataclass(frozen=True)

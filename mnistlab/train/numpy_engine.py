@@ -100,6 +100,16 @@ class NumpyStepper:
         self.net.load_state_dict(self._snapshot)
         return True
 
+    def training_state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Weights and the generator's state (plain SGD keeps nothing else)."""
+        tensors = {f"model.{k}": torch.from_numpy(np.array(v)) for k, v in self.net.state_dict().items()}
+        return tensors, {"engine": "numpy", "numpy_rng": self.rng.bit_generator.state}
+
+    def load_training_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        """Continue from `training_state()`'s output."""
+        self.net.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+        self.rng.bit_generator.state = meta["numpy_rng"]
+
     def torch_model(self) -> MLP:
         """The same weights in the PyTorch module (for evaluation, saving and the dashboard)."""
         model = build_model(self.config.model)

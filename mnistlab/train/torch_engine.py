@@ -14,6 +14,7 @@ from mnistlab.train import layer_stats as stats
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.fused_step import FusedSGD, fused_supported
 from mnistlab.train.losses import compute_loss
+from mnistlab.train.resume import load_optimizer_state, model_tensors, optimizer_state
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
@@ -162,6 +163,26 @@ class TorchStepper:
 
     def torch_model(self) -> MLP:
         return self.model
+
+    def training_state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Weights, optimizer state and generator states (shuffle/augment and the global one dropout uses)."""
+        tensors, meta = optimizer_state(self.optimizer)
+        tensors.update({f"model.{k}": v for k, v in self.model.state_dict().items()})
+        tensors["rng.shuffle"], tensors["rng.global"] = self.gen.get_state(), torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        return tensors, {**meta, "engine": "torch"}
+
+    def load_training_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        """Continue from `training_state()`'s output (same config but the epochs and learning rate)."""
+        with torch.no_grad():
+            self.model.load_state_dict(model_tensors(tensors))
+        load_optimizer_state(self.optimizer, tensors, meta)
+        self.lr = self.optimizer.param_groups[0]["lr"]  # set_lr compares against the restored rate
+        self.gen.set_state(tensors["rng.shuffle"])
+        torch.set_rng_state(tensors["rng.global"])
+        if "rng.cuda" in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
 
 
 @torch.no_grad()
