@@ -159,7 +159,7 @@ def test_the_owner_steers_a_live_job_and_sees_the_mark_on_its_curves(env):
     at.button(key="pause").click().run()
     assert queue().snapshot(job).paused and at.button(key="resume")  # the button turns into Resume
     assert "paused" in at.dataframe[0].value["In line"].tolist() if at.dataframe else True
-    at.select_slider(key=f"steer_lr_{job}").set_value(0.001).run()
+    at.select_slider(key="steer_lr").set_value(0.001).run()
     at.button(key="resume").click().run()
     assert not queue().snapshot(job).paused
     changed = queue().snapshot(job).epoch

@@ -27,6 +27,7 @@ from ui import cache, charts, state, widgets
 log = logging.getLogger("mnistlab.ui")
 POLL_S = 1.0  # refresh period of the live view, seconds
 ADMIN_ENV = "MNISTLAB_ADMIN"  # "1" on the server: every session may stop any job and delete any run
+STEER_KEY, STEER_JOB = "steer_lr", "steer_lr_job"  # the live learning-rate slider, and the job it shows
 NOT_YOURS = "Watching another session's job: only its owner can stop it."
 STATUS_ICONS = {"queued": ":material/hourglass_top:", "running": ":material/autorenew:",
                 "finished": ":material/check_circle:", "stalled": ":material/trending_flat:",
@@ -91,7 +92,7 @@ def _steer(action: str, job_id: str) -> None:
         elif action == "resume":
             queue.resume(job_id, owner=owner_id(), admin=admin())
         else:
-            queue.set_lr(job_id, float(st.session_state[f"steer_lr_{job_id}"]), owner=owner_id(), admin=admin())
+            queue.set_lr(job_id, float(st.session_state[STEER_KEY]), owner=owner_id(), admin=admin())
     except MnistlabError as error:
         st.session_state["stop_error"] = str(error)
 
@@ -99,8 +100,9 @@ def _steer(action: str, job_id: str) -> None:
 def steering(snap: JobSnapshot) -> None:
     """Learning rate, Pause / Resume for the owner's running job: they act at its next step."""
     current = snap.lr_changes[-1]["lr"] if snap.lr_changes else snap.config.lr
-    key = f"steer_lr_{snap.job_id}"
-    if key not in st.session_state:
+    key = STEER_KEY
+    if st.session_state.get(STEER_JOB) != snap.job_id:  # another job than the slider last showed: its own rate
+        st.session_state[STEER_JOB] = snap.job_id
         st.session_state[key] = min(widgets.LR_OPTIONS, key=lambda o: abs(o - current))
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.select_slider("Learning rate from the next step", list(widgets.LR_OPTIONS), key=key,
