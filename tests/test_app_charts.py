@@ -228,3 +228,19 @@ def test_representations_select_by_lasso_with_the_mode_bar_shown(run):
 def test_an_unknown_tab_in_the_link_is_a_notice(run):
     at = inspect(run, "Nonsense")
     assert not at.error and any("Ignored `?tab=Nonsense`" in c.value for c in at.caption)
+
+
+def test_a_steered_learning_rate_is_marked_on_results_and_compare_curves():
+    import pandas as pd
+
+    change = {"step": 31, "epoch": 2, "lr": 0.001, "scheduled": 0.01, "at": 1.5}
+    rows = pd.DataFrame([{"epoch": 1, "train_loss": 1.0, "test_loss": 1.0, "train_accuracy": 0.5, "test_accuracy": 0.5,
+                          "lr_changes": []},
+                         {"epoch": 2, "train_loss": 0.5, "test_loss": 0.6, "train_accuracy": 0.8, "test_accuracy": 0.7,
+                          "lr_changes": [change]}])
+    loss, accuracy = charts.curves(rows)
+    compared = charts.compare_curves({"run a": rows}, "test_accuracy", "Test accuracy", percent=True)
+    for fig in (loss, accuracy, compared):
+        assert [shape.x0 for shape in fig.layout.shapes if shape.type == "line" and shape.x0 == 1.5] == [1.5]
+        assert any(a.text == "lr → 0.001" for a in fig.layout.annotations)
+    assert charts.lr_changes(rows.drop(columns=["lr_changes"])) == []

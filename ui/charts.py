@@ -214,6 +214,10 @@ def compare_curves(histories: dict[str, pd.DataFrame], column: str, title: str, 
         if column in rows and rows[column].notna().any():
             fig.add_scatter(x=rows["epoch"], y=rows[column], name=label, mode="lines+markers",
                             line=dict(color=run_color(i), width=2.5), cliponaxis=False)
+        for change in lr_changes(rows):  # a learning rate set while it trained, in the run's colour
+            fig.add_vline(x=change["at"], line=dict(color=run_color(i), width=1.2, dash="dash"),
+                          annotation_text=f"lr → {change['lr']:g}", annotation_position="top left",
+                          annotation_font=dict(size=10, color=run_color(i)))
     longest = max((int(rows["epoch"].max()) for rows in histories.values() if "epoch" in rows and len(rows)), default=1)
     fig.update_xaxes(title="epoch", dtick=1 if longest <= 20 else None)
     if percent:
