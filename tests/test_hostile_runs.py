@@ -110,8 +110,9 @@ def test_a_read_only_runs_directory_is_one_sentence_and_nothing_written(tmpfs, t
 
 
 def test_a_disk_that_fills_mid_run_fails_the_run_in_one_sentence(tmpfs, tiny_data_dir, capsys):
-    # 784-256-10 weights are 0.8 MB a snapshot: the initial one and epoch 1 fit in 2 MB, epoch 2 does not.
-    args = ["train", "--hidden", "256", "--epochs", "5", "--batch-size", "64", "--device", "cpu",
+    # 784-128-10 weights are 0.4 MB: the initial snapshot, epoch 1's snapshot and its training state (weights and
+    # generators, to continue from) fit in 2 MB; epoch 2's do not.
+    args = ["train", "--hidden", "128", "--epochs", "5", "--batch-size", "64", "--device", "cpu",
             "--runs-dir", str(tmpfs / "runs")]
     status, err = _cli(args, tiny_data_dir, capsys)
     assert status == 2 and "the disk is full" in err and "unexpected" not in err, err
