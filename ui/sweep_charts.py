@@ -119,7 +119,8 @@ def parallel(trials: Sequence[Trial], params: Sequence[str]) -> go.Figure:
     values = [t["value"] for t in done]
     dims.append(dict(label="val acc", values=values, range=[min(values, default=0), max(values, default=1)]))
     fig = go.Figure(go.Parcoords(dimensions=dims, line=dict(color=values, colorscale="Viridis", showscale=False)))
-    return style(fig, "Parallel coordinates", 340)
+    # The axes' names sit above the plot: room for them under the title.
+    return style(fig, "Parallel coordinates", 380).update_layout(margin=dict(t=96, l=48, r=48))
 
 
 def importances(scores: dict[str, float]) -> go.Figure:
