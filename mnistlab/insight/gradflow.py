@@ -48,8 +48,9 @@ def gradient_flow(history: list[dict]) -> GradientFlow:
     """Gradient norms (and update ratios) per layer per epoch from a run's history."""
     rows = _layer_rows(history)
     if not rows:
-        raise RunStoreError("this run has no per-layer statistics (it was trained before they were recorded); "
-                            "train it again to see the gradient flow.")
+        raise RunStoreError("this run has no per-layer statistics (it was imported from a download, trained before "
+                            "they were recorded, or ended before its first epoch); train it again to see the "
+                            "gradient flow.")
     names = [layer["name"] for layer in rows[0]["layers"]]
 
     def table(key: str) -> np.ndarray:
