@@ -10,6 +10,8 @@ import pytest
 
 import mnistlab.jobs as jobs_module
 from mnistlab.errors import RunStoreError
+from mnistlab.eta import Eta
+from mnistlab.job_snapshot import apply_event
 from mnistlab.jobs import JobQueue, JobSnapshot, resolve_device
 from mnistlab.models.spec import MLPSpec
 from mnistlab.runs.store import RunStore
@@ -265,15 +267,15 @@ def test_queued_job_holds_no_prepared_data(tiny_data_dir, runs_dir, gated):
 def test_eta_waits_for_a_warm_up_then_follows_the_recent_step_rate():
     from mnistlab.train.events import EpochEnded, RunStarted, StepProgress
 
-    eta = jobs_module.Eta()
+    eta = Eta()
     snap = JobSnapshot("j", "", None, tiny(), "cpu", "running")
     steps, epochs = 1000, 10  # 10,000 steps: at 100 steps/s after a slow start, 100 s of training
-    snap = jobs_module._apply(snap, RunStarted("r", {}, "cpu", "CPU", 1, steps, 1, 0, 1), 1.0, eta=eta)
+    snap = apply_event(snap, RunStarted("r", {}, "cpu", "CPU", 1, steps, 1, 0, 1), 1.0, eta=eta)
 
     def progress(done: int, train_s: float, wall_s: float):
         epoch, step = divmod(done, steps)
         event = StepProgress(epoch + 1, epochs, step, steps, 1.0, 1.0, train_s, accuracy=0.5)
-        return jobs_module._apply(snap, event, wall_s, eta=eta)
+        return apply_event(snap, event, wall_s, eta=eta)
 
     snap = progress(20, 2.0, 3.0)  # 10 steps/s while warming up: wall-clock rate says 33 minutes
     assert snap.eta_s is None  # "estimating…", not 20:12
@@ -285,7 +287,7 @@ def test_eta_waits_for_a_warm_up_then_follows_the_recent_step_rate():
     assert snap.accuracy_trace[-1] == (done / steps, 0.5) and snap.accuracy == 0.5
     # an epoch's end measures the time spent outside training (evaluation): 2 s per epoch from now on
     end = EpochEnded(1, epochs, 1.0, 0.5, None, None, 1.0, 0.5, 0.1, 10.0, 100.0, elapsed_s=10.0)
-    snap = jobs_module._apply(replace(snap, steps=steps), end, wall_s=1.0 + 10.0 + 2.0, eta=eta)
+    snap = apply_event(replace(snap, steps=steps), end, wall_s=1.0 + 10.0 + 2.0, eta=eta)
     assert snap.eta_s == pytest.approx(9 * steps / 100 + 9 * 2.0, rel=0.05)
 
 
