@@ -20,6 +20,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from mnistlab.data.datasets import DATASETS, DatasetInfo, dataset_info, dataset_names, resolve_data_dir
+from mnistlab.data.manifest import MANIFEST, NAME_PATTERN
 from mnistlab.errors import MnistlabError
 from mnistlab.runs.store import resolve_runs_dir
 
@@ -78,7 +79,11 @@ def datasets() -> list[str]:
 def dataset() -> str:
     """The dataset chosen in the sidebar, kept across pages (MNIST when the chosen one was removed)."""
     name = kept().get("dataset", "mnist")
-    return name if name in DATASETS or name in datasets() else "mnist"
+    if name in DATASETS:
+        return name
+    # Read on every page many times per rerun: one file check, not a listing of the data directory.
+    return name if isinstance(name, str) and NAME_PATTERN.fullmatch(name) and (data_dir() / name / MANIFEST).is_file() \
+        else "mnist"
 
 
 def set_dataset(name: str) -> None:
