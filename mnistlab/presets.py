@@ -88,7 +88,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     _relu_twin(VANISHING),
     Preset("seed004-fashion", "Fashion-MNIST 784-256-128-10",
            "The same kind of MLP on clothes: harder classes (shirt vs T-shirt vs pullover) cap the accuracy lower.",
-           TrainConfig(dataset="fashion-mnist", model=MLPSpec(hidden=(256, 128), standardize=True), optimizer="sgd", lr=0.01,
+           TrainConfig(dataset="fashion-mnist", model=MLPSpec(hidden=(256, 128), input_scale="standardize"), optimizer="sgd", lr=0.01,
                        batch_size=64, epochs=30),
            None, "PyTorch Fashion-MNIST MLP tutorial, inputs normalised as its transforms.Normalize (no figure published)"),
     Preset("fast", "Fast: 98% on MNIST in 2 epochs",

@@ -18,8 +18,8 @@ def settings(config: TrainConfig) -> str:
         parts.append(f"{m.output} output")
     if m.init != "torch":
         parts.append(m.init)
-    if m.standardize:
-        parts.append("standardised inputs")
+    if m.input_scale != "unit":
+        parts.append({"raw": "raw 0–255 inputs", "standardize": "standardised inputs"}[m.input_scale])
     if config.schedule != "none":
         parts.append(f"{config.schedule} schedule")
     if config.label_smoothing:

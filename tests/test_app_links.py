@@ -148,7 +148,7 @@ def test_values_beyond_the_controls_or_valid_only_together_do_not_break_the_page
 
 
 def test_url_values_round_trip_for_every_field():
-    config = TrainConfig(dataset="fashion-mnist", model=MLPSpec(hidden=(), activation="gelu", standardize=True),
+    config = TrainConfig(dataset="fashion-mnist", model=MLPSpec(hidden=(), activation="gelu", input_scale="standardize"),
                          lr=3e-4, train_subset=0.25, test_subset=500, seed=2**31 - 1,
                          augment=Augment(scale_min=0.9, scale_max=1.2, hflip=True))
     for preset in ("fast", "custom"):

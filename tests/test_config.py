@@ -10,7 +10,7 @@ from mnistlab.train.config import Augment, TrainConfig
 
 def test_spec_round_trips_through_json():
     spec = MLPSpec(hidden=(300, 100), activation="leaky_relu", leaky_slope=0.02, dropout=0.25, norm="batch",
-                   output="softmax", init="glorot_uniform", standardize=True)
+                   output="softmax", init="glorot_uniform", input_scale="standardize")
     assert MLPSpec.from_json(spec.to_json()) == spec
 
 

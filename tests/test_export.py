@@ -33,7 +33,7 @@ from mnistlab.train.schedule import lr_at
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = tuple(str(i) for i in range(10))
 # Batch norm (running statistics), dropout, GELU, standardisation, a sigmoid output: every part of forward().
-RICH = TrainConfig(model=MLPSpec(hidden=(32, 16), norm="batch", dropout=0.2, activation="gelu", standardize=True,
+RICH = TrainConfig(model=MLPSpec(hidden=(32, 16), norm="batch", dropout=0.2, activation="gelu", input_scale="standardize",
                                  output="sigmoid", init="he_normal"),
                    epochs=2, batch_size=32, optimizer="momentum", lr=0.05, weight_decay=1e-4, schedule="onecycle",
                    label_smoothing=0.1, train_subset=400, subset_mode="stratified", val_split=0.2, val_mode="random",
@@ -153,7 +153,7 @@ def test_a_short_run_of_the_script_trains_well_above_chance(runs, tiny_data_dir,
     assert accuracy > 50  # chance is 10%
 
 
-SPECS = [MLPSpec(hidden=(32, 16), norm="batch", dropout=0.2, activation="gelu", standardize=True, init="he_normal"),
+SPECS = [MLPSpec(hidden=(32, 16), norm="batch", dropout=0.2, activation="gelu", input_scale="standardize", init="he_normal"),
          MLPSpec(hidden=(24,), norm="layer", activation="leaky_relu", leaky_slope=0.2, dropout=0.3,
                  dropout_where="first", init="glorot_uniform"),
          MLPSpec(hidden=(8, 8, 8), activation="tanh", dropout=0.1, init="he_uniform", output="softmax"),

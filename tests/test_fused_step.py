@@ -25,7 +25,7 @@ def steppers(config: TrainConfig, data):
 
 @pytest.mark.parametrize("changes", [
     {}, {"activation": "leaky_relu"}, {"activation": "sigmoid"}, {"activation": "tanh"},
-    {"label_smoothing": 0.1}, {"weight_decay": 1e-2}, {"standardize": True}, {"hidden": ()},
+    {"label_smoothing": 0.1}, {"weight_decay": 1e-2}, {"input_scale": "standardize"}, {"input_scale": "raw"}, {"hidden": ()},
     {"output": "softmax", "batch_size": 7},
 ])
 def test_same_weights_and_statistics_as_autograd(tiny_data_dir, changes):

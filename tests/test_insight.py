@@ -58,7 +58,7 @@ def test_weight_histograms_count_every_weight_of_every_layer():
 
 
 def test_hidden_activations_match_a_hand_computed_forward_pass():
-    model = model_of(hidden=(6, 4), activation="tanh", standardize=True)
+    model = model_of(hidden=(6, 4), activation="tanh", input_scale="standardize")
     model.set_standardization(0.3, 0.2)
     images = torch.randint(0, 256, (9, 28, 28), dtype=torch.uint8)
     x = images.reshape(9, -1).float() / 255
@@ -182,7 +182,7 @@ def test_probe_layers_reports_pixels_and_every_hidden_layer():
 
 
 def test_saliency_of_a_linear_model_is_its_weight_row():
-    model = model_of(hidden=(), standardize=True)
+    model = model_of(hidden=(), input_scale="standardize")
     model.set_standardization(0.1, 0.5)
     image = torch.randint(0, 256, (28, 28), dtype=torch.uint8)
     pred = int(model(image[None].float() / 255).argmax())

@@ -30,7 +30,7 @@ def torch_twin(net: NumpyMLP) -> MLP:
 def torch_forward(model: MLP, net: NumpyMLP, x: torch.Tensor) -> torch.Tensor:
     """Torch logits, applying the dropout masks the NumPy forward drew (identity where it drew none)."""
     h = x.reshape(len(x), -1)
-    if model.spec.standardize:
+    if model.spec.scales_inputs:
         h = (h - model.pixel_mean) / model.pixel_std
     for module, layer in zip(model.layers, net.layers, strict=True):
         if isinstance(module, nn.Dropout):
@@ -50,7 +50,7 @@ def check_against_torch(spec: MLPSpec, loss: str, smoothing: float = 0.0, batch:
     x = rng.random((batch, 28, 28))
     y = rng.integers(0, 10, batch)
     net = NumpyMLP(spec, seed=seed)
-    if spec.standardize:
+    if spec.scales_inputs:
         net.set_standardization(0.13, 0.31)
     model = torch_twin(net)
     value, grads = net.loss_and_grads(x, y, loss, rng=np.random.default_rng(seed + 1), label_smoothing=smoothing)
@@ -94,7 +94,7 @@ def test_sgd_weight_decay_matches_torch():
 
 @pytest.mark.parametrize("loss", ["mse", "ce"])
 def test_gradients_dropout_first_standardize_glorot(loss):
-    spec = MLPSpec(hidden=(8, 6), dropout=0.5, dropout_where="first", standardize=True, init="glorot_uniform")
+    spec = MLPSpec(hidden=(8, 6), dropout=0.5, dropout_where="first", input_scale="standardize", init="glorot_uniform")
     net = NumpyMLP(spec)
     assert sum(type(layer).__name__ == "Dropout" for layer in net.layers) == 1
     check_against_torch(spec, loss, seed=3)
@@ -158,7 +158,7 @@ def test_predict_proba_matches_torch(output):
 
 
 def test_state_dict_matches_torch_keys_and_round_trips(tmp_path):
-    spec = MLPSpec(hidden=(16, 8), dropout=0.5, dropout_where="first", standardize=True)
+    spec = MLPSpec(hidden=(16, 8), dropout=0.5, dropout_where="first", input_scale="standardize")
     net = NumpyMLP(spec, seed=2)
     net.set_standardization(0.1307, 0.3081)
     state = net.state_dict()

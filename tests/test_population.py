@@ -96,7 +96,7 @@ def test_members_end_as_their_normal_runs(data, optimizer, lr):
     dict(schedule="onecycle"), dict(schedule="step", step_epochs=1, step_gamma=0.5), dict(schedule="cosine"),
     dict(norm="layer"), dict(output="sigmoid", loss="mse", optimizer="sgd", lr=0.5),
     dict(output="softmax", loss="bce"), dict(output="sigmoid", activation="tanh"), dict(hidden=()),
-    dict(standardize=True, activation="leaky_relu", leaky_slope=0.1), dict(activation="gelu", label_smoothing=0.2),
+    dict(input_scale="standardize", activation="leaky_relu", leaky_slope=0.1), dict(activation="gelu", label_smoothing=0.2),
 ], ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
 def test_every_batchable_setting_matches_the_normal_trainer(data, changes, monkeypatch):
     monkeypatch.setattr(stacked, "EVAL_BYTES", 4 * 2 * 32 * 64)  # evaluate in chunks of 64 images

@@ -54,7 +54,7 @@ def cli(*args):
 
 def test_predict_image_matches_evaluate_with_standardisation_batchnorm_and_dropout(tiny_data_dir):
     torch.manual_seed(0)
-    model = build_model(MLPSpec(hidden=(32,), norm="batch", dropout=0.5, output="sigmoid", standardize=True))
+    model = build_model(MLPSpec(hidden=(32,), norm="batch", dropout=0.5, output="sigmoid", input_scale="standardize"))
     model.set_standardization(0.13, 0.31)
     model.layers[1].running_mean.uniform_(-1, 1)  # eval mode must use these, not the batch's statistics
     split = load_split("mnist", "test", tiny_data_dir)

@@ -25,7 +25,7 @@ from mnistlab.runs.importing import import_uploads, pair_names
 from mnistlab.runs.store import RunStore
 from mnistlab.train.config import TrainConfig
 
-CONFIG = TrainConfig(model=MLPSpec(hidden=(16,), norm="batch", standardize=True), epochs=2, batch_size=50,
+CONFIG = TrainConfig(model=MLPSpec(hidden=(16,), norm="batch", input_scale="standardize"), epochs=2, batch_size=50,
                      optimizer="adam", lr=1e-2, device="cpu")
 
 

@@ -15,14 +15,14 @@ BASE = TrainConfig(model=MLPSpec(hidden=(16,)), batch_size=50, epochs=1, device=
 
 def test_each_spec_kind_becomes_the_distribution_optuna_samples():
     space = Space.parse(["lr=log:1e-4:1e-1", "dropout=float:0:0.5", "epochs=int:1:4", "batch-size=log:16:256",
-                         "activation=choice:relu,tanh", "standardize=choice:true,false", "width=log:16:1024"])
+                         "activation=choice:relu,tanh", "input_scale=choice:unit,standardize", "width=log:16:1024"])
     d = space.distributions()
     assert d["lr"] == FloatDistribution(1e-4, 1e-1, log=True)
     assert d["dropout"] == FloatDistribution(0.0, 0.5)
     assert d["epochs"] == IntDistribution(1, 4)
     assert d["batch_size"] == IntDistribution(16, 256, log=True)  # an int field's log range stays whole numbers
     assert d["activation"] == CategoricalDistribution(("relu", "tanh"))
-    assert d["standardize"] == CategoricalDistribution((True, False))
+    assert d["input_scale"] == CategoricalDistribution(("unit", "standardize"))
     assert d["width"] == IntDistribution(16, 1024, log=True)
     assert [p.spec for p in space.params][:3] == ["log:0.0001:0.1", "float:0:0.5", "int:1:4"]
 

@@ -52,13 +52,18 @@ class Split:
         """A subset of `size` samples (an int) or of that fraction (a float in (0, 1]).
 
         mode: 'first' keeps the leading samples, 'random' draws without replacement,
-        'stratified' draws the same fraction from every class.
+        'stratified' draws the same fraction from every class, 'sklearn' keeps what scikit-learn's
+        `train_test_split(..., test_size=len − n, random_state=seed)` returns as its train part: the last n
+        of `np.random.RandomState(seed).permutation(len)`, in that shuffled order.
         """
         n = _count(size, len(self))
         if n >= len(self):
             return self
         if mode == "first":
             return self.first(n)
+        if mode == "sklearn":
+            order = np.random.RandomState(seed).permutation(len(self))[len(self) - n:]
+            return self.take(torch.from_numpy(order))
         gen = torch.Generator().manual_seed(seed)
         labels = self.labels.cpu()
         if mode == "random":
@@ -71,7 +76,7 @@ class Split:
                 members = torch.nonzero(labels == c).flatten()
                 picks.append(members[torch.randperm(len(members), generator=gen)[: int(quota[c])]])
             return self.take(torch.cat(picks).sort().values)
-        raise ConfigError(f"subset mode must be 'first', 'random' or 'stratified', got {mode!r}.")
+        raise ConfigError(f"subset mode must be 'first', 'random', 'stratified' or 'sklearn', got {mode!r}.")
 
     def split_off(self, fraction: float, mode: str = "last", seed: int = 0) -> tuple[Split, Split]:
         """Split into (train, validation); 'last' takes the tail as Keras's validation_split does."""

@@ -58,6 +58,8 @@ def settings(config: TrainConfig, classes: tuple[str, ...]) -> str:
               "(0: plain one-hot)",
               f"SEED = {config.seed}  # the initial weights, the batch order and the subset draw",
               f"TRAIN_SUBSET = {config.train_subset!r}  # None: every training image; else a count or a share (0.25)"]
+    if config.subset_seed is not None:
+        lines.append(f"SUBSET_SEED = {config.subset_seed}  # the subset draw's own seed (the same for every --seed)")
     if config.val_split:
         lines.append(f"VAL_SPLIT = {config.val_split!r}  # share of the training images held out for validation "
                      f"({config.val_mode})")
@@ -75,7 +77,8 @@ def train_function(config: TrainConfig) -> str:
     set_lr = ('for group in optimizer.param_groups:\n    group["lr"] = lr_at(step, total_steps, steps)\n'
               if config.schedule != "none" else "")
     body = (f"model.train()\n{epoch_data}"
-            "order = torch.randperm(len(labels), device=labels.device, generator=gen)\n"
+            + ("order = torch.randperm(len(labels), device=labels.device, generator=gen)\n" if config.shuffle else
+               "order = torch.arange(len(labels), device=labels.device)  # the files' order, every epoch\n") +
             "steps = math.ceil(len(labels) / BATCH_SIZE)\n"
             "loss_sum = torch.zeros((), device=labels.device)  # sums stay on the device: no sync per step\n"
             "correct = torch.zeros((), dtype=torch.int64, device=labels.device)\n"
@@ -129,7 +132,7 @@ ARGUMENTS = code('''
 
     train_images, train_labels, test_images, test_labels = load_data(args.data)
     if args.subset is not None:
-        train_images, train_labels = subset(train_images, train_labels, args.subset, args.seed)
+        train_images, train_labels = subset(train_images, train_labels, args.subset, SUBSET_SEED_OR_SEED)
     ''')
 
 
@@ -137,7 +140,7 @@ def main_function(config: TrainConfig) -> str:
     """`main()`: arguments, the device, the data on it, the model, the optimizer and the epochs."""
     flat = ".flatten(1)" if not config.augment.active else ""  # mnistlab keeps (N, 784) unless it augments
     val = bool(config.val_split)
-    lines = [ARGUMENTS]
+    lines = [ARGUMENTS.replace("SUBSET_SEED_OR_SEED", "args.seed" if config.subset_seed is None else "SUBSET_SEED")]
     if val:
         lines.append("(train_images, train_labels), (val_images, val_labels) = split_off(\n"
                      "    train_images, train_labels, VAL_SPLIT, args.seed)")
@@ -149,9 +152,11 @@ def main_function(config: TrainConfig) -> str:
         lines.append(f"val_x, val_y = val_images.to(device).float().div(255){flat}, val_labels.to(device)")
     lines += [f"test_x, test_y = test_images.to(device).float().div(255){flat}, test_labels.to(device)", "",
               "model = Net().to(device)"]
-    if config.model.standardize:
+    if config.model.input_scale == "standardize":
         lines += ["model.pixel_mean.fill_(train_x.mean().item())",
                   "model.pixel_std.fill_(max(train_x.std().item(), 1e-6))"]
+    elif config.model.input_scale == "raw":
+        lines += ["model.pixel_std.fill_(1 / 255)  # the net sees raw pixel values 0 to 255"]
     copies = " * 2" if config.augment.concat_original else ""
     lines += [script_parts.optimizer(config),
               "gen = torch.Generator(device=device).manual_seed(args.seed)  # the batch order",
@@ -208,8 +213,9 @@ def script_for(config: TrainConfig, classes: tuple[str, ...], run_id: str, filen
               f"    python {filename} --epochs 1 --subset 1000 --device cpu  # a quick try\n\n"
               f"How it compares with mnistlab:\n{differences}\n"
               '"""')
+    sklearn_subset = config.train_subset is not None and config.subset_mode == "sklearn"
     imports = ["import argparse", "import gzip", "import math", "import struct", "from pathlib import Path", "",
-               "import torch", "import torch.nn.functional as F"]
+               *(["import numpy as np"] if sklearn_subset else []), "import torch", "import torch.nn.functional as F"]
     imports.append("from torch import nn")
     if config.augment.active:
         imports.append("from torchvision.transforms import v2")

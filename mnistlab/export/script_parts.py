@@ -51,15 +51,17 @@ def model(spec: MLPSpec) -> str:
     arrow = " → ".join(map(str, spec.sizes))
     applied = f" (loss_fn applies the {spec.output} output)" if spec.output != "none" else ""
     body = ["super().__init__()"]
-    if spec.standardize:
-        body += ["# The training pixels' mean and std (set in main): inputs are standardised inside the model.",
+    if spec.scales_inputs:
+        why = ("The training pixels' mean and std (set in main): inputs are standardised inside the model."
+               if spec.input_scale == "standardize" else "Scale 1/255 (set in main): the net sees raw pixels 0 to 255.")
+        body += [f"# {why}",
                  'self.register_buffer("pixel_mean", torch.tensor(0.0))',
                  'self.register_buffer("pixel_std", torch.tensor(1.0))']
     body += ["self.layers = nn.Sequential(", *("    " + line for line in layers(spec)), ")"]
     if spec.init != "torch":
         body.append("init_weights(self)")
     forward = ["x = x.reshape(len(x), -1)  # (B, 28, 28) → (B, 784)"]
-    if spec.standardize:
+    if spec.scales_inputs:
         forward.append("x = (x - self.pixel_mean) / self.pixel_std")
     forward.append(f"return self.layers(x)  # (B, {spec.outputs}) logits")
     net = "\n".join([
@@ -169,7 +171,8 @@ def schedule(config: TrainConfig) -> str:
 def subset(mode: str) -> str:
     """`subset(images, labels, size, seed)`: mnistlab's draw of a training subset in `mode` (`Split.subset`)."""
     how = {"first": "The first n training images", "random": "A random draw of n training images",
-           "stratified": "n training images, each class drawn in proportion"}
+           "stratified": "n training images, each class drawn in proportion",
+           "sklearn": "scikit-learn's train_test_split(random_state=seed) train part: the last n of a shuffle"}
     head = code(f'''
         def subset(images, labels, size, seed):
             """{how[mode]}; `size` is a count, or a share if a float up to 1."""
@@ -179,6 +182,11 @@ def subset(mode: str) -> str:
         ''')
     if mode == "first":
         return head + "\n    return images[:n], labels[:n]"
+    if mode == "sklearn":
+        return head + "\n" + indent(code('''
+            index = torch.from_numpy(np.random.RandomState(seed).permutation(len(labels))[len(labels) - n:])
+            return images[index], labels[index]  # in the shuffled order, as scikit-learn returns them
+            '''), "    ")
     if mode == "random":
         return head + "\n" + indent(code('''
             index = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))[:n].sort().values

@@ -49,7 +49,7 @@ def hidden_activations(model: MLP, images, layer: int) -> np.ndarray:
         for batch in as_inputs(images).split(EVAL_BATCH):
             x = batch.to(device)
             if layer > 0:
-                x = (x - model.pixel_mean) / model.pixel_std if model.spec.standardize else x
+                x = (x - model.pixel_mean) / model.pixel_std if model.spec.scales_inputs else x
                 seen = 0
                 for module in model.layers:
                     x = module(x)

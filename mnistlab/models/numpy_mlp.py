@@ -174,7 +174,7 @@ class NumpyMLP:
         x = np.asarray(x)
         assert x.dtype.kind == "f", f"images must be floats in [0, 1] (divide uint8 by 255), got {x.dtype}"
         x = x.reshape(len(x), -1).astype(self.dtype, copy=False)  # (B, 784)
-        if self.spec.standardize:
+        if self.spec.scales_inputs:
             x = (x - self.pixel_mean) / self.pixel_std
         rng = rng if rng is not None else self.rng
         for layer in self.layers:

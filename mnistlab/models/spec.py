@@ -14,6 +14,7 @@ NORMS = ("none", "layer", "batch")
 OUTPUTS = ("none", "sigmoid", "softmax")
 INITS = ("torch", "glorot_uniform", "he_normal", "he_uniform")
 DROPOUT_WHERE = ("all", "first")
+INPUT_SCALES = ("unit", "raw", "standardize")
 INPUT_SIZE = 784  # 28×28 pixels, flattened
 NUM_CLASSES = 10  # the built-ins' classes; an imported dataset has 2 to MAX_CLASSES
 MAX_CLASSES = 62  # EMNIST's largest split
@@ -55,10 +56,11 @@ class MLPSpec:
         "Weight init", "How the first weights are drawn. Glorot suits sigmoid/tanh, He suits ReLU; a bad scale "
         "shows as a flat start.",
         kind="choice", name="init", choices=INITS, widget="select", column=0))
-    standardize: bool = setting(False, Setting(  # subtract the training set's pixel mean, divide by its std
-        "Standardise pixels", "Shift and scale pixels to mean 0, standard deviation 1 (stored in the model). Helps "
-        "SGD on plain nets.",
-        kind="bool", name="standardize", widget="toggle", column=0))
+    input_scale: str = setting("unit", Setting(  # how pixels enter the first layer (the model keeps the scaling)
+        "Input scaling", "How pixels enter the net: unit divides by 255 (0 to 1, the usual); raw feeds 0 to 255 as "
+        "some old tutorials did (huge first-layer sums saturate sigmoids); standardise shifts and scales to the "
+        "training set's mean 0, standard deviation 1. Stored in the model.",
+        kind="choice", name="input scaling", choices=INPUT_SCALES, widget="select", column=0))
     outputs: int = setting(NUM_CLASSES, Setting(  # one unit per class: set from the dataset when a run starts
         "Output units", "One output unit per class of the dataset, set from the dataset a run trains on.",
         kind="int", name="output units", low=2, high=MAX_CLASSES, widget="none", flag=None))
@@ -71,6 +73,19 @@ class MLPSpec:
             raise ConfigError(f"hidden must be a list of layer widths; got {hidden!r}.")
         object.__setattr__(self, "hidden", tuple(hidden))
         check_settings(self)
+
+    @property
+    def scales_inputs(self) -> bool:
+        """Whether the model rescales its [0, 1] inputs (raw or standardised) with its pixel_mean/pixel_std."""
+        return self.input_scale != "unit"
+
+    def input_scaling(self, pixels) -> tuple[float, float]:
+        """(shift, scale) the model stores for training pixels in [0, 1]: x ↦ (x − shift) / scale."""
+        if self.input_scale == "raw":
+            return 0.0, 1 / 255  # (x − 0) / (1/255) = the 0–255 pixel value
+        if self.input_scale == "standardize":
+            return float(pixels.mean()), max(float(pixels.std()), 1e-6)
+        return 0.0, 1.0
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -102,6 +117,9 @@ class MLPSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> MLPSpec:
+        if isinstance(data, dict) and "standardize" in data and "input_scale" not in data:  # runs before input_scale
+            data = {k: v for k, v in data.items() if k != "standardize"} | {
+                "input_scale": "standardize" if data["standardize"] is True else "unit"}
         return from_dict(cls, data)
 
     def to_json(self) -> str:

@@ -44,7 +44,7 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, 28, 28) or (B, 784) floats in [0, 1] → logits (B, 10)."""
         x = x.reshape(x.shape[0], -1)
-        if self.spec.standardize:
+        if self.spec.scales_inputs:
             x = (x - self.pixel_mean) / self.pixel_std
         return self.layers(x)
 

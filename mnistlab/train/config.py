@@ -23,7 +23,8 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 LOSSES = ("ce", "mse", "bce")
 DEVICES = ("auto", "cpu", "cuda")
-SUBSET_MODES = ("first", "random", "stratified")
+SUBSET_MODES = ("first", "random", "stratified", "sklearn")
+NUMPY_RECIPES = ("mnistlab", "numpy-tutorial")
 VAL_MODES = ("last", "random")
 MAX_EPOCHS = 10_000
 MAX_BATCH = 65_536
@@ -41,6 +42,12 @@ class TrainConfig:
     engine: str = setting("torch", Setting(  # "numpy" runs the from-scratch engine (SGD only)
         "Engine", "PyTorch, or the from-scratch NumPy engine whose every gradient is written by hand (SGD, "
         "ReLU/sigmoid only). Same maths, slower.", kind="choice", choices=ENGINES, widget="select", column=0))
+    numpy_recipe: str = setting("mnistlab", Setting(  # "numpy-tutorial": numpy.org's MNIST tutorial, quirks included
+        "NumPy recipe", "NumPy engine only. mnistlab: the textbook maths in float32. numpy-tutorial: numpy.org's "
+        "'Deep learning on MNIST' to the digit: float64, one generator for the ±0.1 uniform init and the dropout "
+        "masks (integers 0/1, kept units doubled), no biases, error label − output, and its two quirks (the ReLU "
+        "derivative is 1 for every unit; the hidden error is masked but not doubled).",
+        kind="choice", name="numpy recipe", choices=NUMPY_RECIPES, widget="select", column=0))
     model: MLPSpec = nested(MLPSpec)
     optimizer: str = setting("sgd", Setting(  # sgd | momentum (SGD + momentum) | adam | adamw
         "Optimizer", "How the gradient becomes a weight update. SGD is the textbook rule; momentum and Adam reach "
@@ -83,9 +90,14 @@ class TrainConfig:
         "Train subset (images, 0 = all)", "Train on only the first N images (0 = all). Few images make "
         "overfitting easy to see. On the CLI also a fraction like 0.25.", kind="subset", name="train subset",
         low=1, high=MAX_ITEMS, optional=True, step=1000, section="data"))
-    subset_mode: str = setting("first", Setting(  # first | random | stratified
-        "Subset draw", "How the training subset is drawn: the first N, a random N, or N balanced across classes.",
+    subset_mode: str = setting("first", Setting(  # first | random | stratified | sklearn
+        "Subset draw", "How the training subset is drawn: the first N, a random N, N balanced across classes, or "
+        "scikit-learn's train_test_split(random_state=subset seed) train part, in its shuffled order.",
         kind="choice", name="subset mode", choices=SUBSET_MODES, widget="select", column=2))
+    subset_seed: int | None = setting(None, Setting(  # None: the run's seed
+        "Subset seed", "The seed of a random, stratified or scikit-learn subset (empty: the run's seed), so "
+        "runs with different seeds can share one subset.", kind="int", name="subset seed", low=0,
+        high=2**32 - 1, optional=True, step=1, column=2))
     test_subset: int | None = setting(None, Setting(  # evaluate on the first N test images only
         "Test subset (first N, 0 = all)", "Score on only the first N test images (0 = all 10,000).", kind="int",
         name="test subset", low=1, high=MAX_ITEMS, optional=True, ui_high=10_000, step=1000, column=2))
@@ -96,6 +108,10 @@ class TrainConfig:
     val_mode: str = setting("last", Setting(  # "last" as Keras's validation_split does, or "random"
         "Validation taken from", "Validation images taken from the end of the training set (as Keras does) or at "
         "random.", kind="choice", name="validation mode", choices=VAL_MODES, widget="select", column=2))
+    shuffle: bool = setting(True, Setting(  # False: every epoch in the files' order, as a DataLoader without shuffle
+        "Shuffle each epoch", "Draw a new order of the training images every epoch. Off: the fixed order of the "
+        "files, as a DataLoader without shuffle=True or a plain for-loop.", kind="bool", widget="toggle",
+        column=2))
     seed: int = setting(0, Setting(
         "Seed", "Fixes the initial weights, the shuffling and the augmentation. Same seed, same settings: same run.",
         kind="int", low=0, high=2**31 - 1, step=1, section="data"))
@@ -118,6 +134,8 @@ class TrainConfig:
         check_settings(self)
         if self.engine == "numpy":
             _check_numpy_engine(self)
+        elif self.numpy_recipe != "mnistlab":
+            raise ConfigError(f"numpy recipe {self.numpy_recipe!r} needs the NumPy engine (engine numpy).")
 
     def with_(self, **changes) -> TrainConfig:
         """A copy with `changes`; keys 'model.x' or model fields by name go to the MLPSpec."""
@@ -176,3 +194,21 @@ def _check_numpy_engine(config: TrainConfig) -> None:
         problems.append("device 'cuda' (the NumPy engine runs on the CPU)")
     if problems:
         raise ConfigError("the NumPy engine does not support " + "; ".join(problems) + ".")
+    if config.numpy_recipe == "numpy-tutorial":
+        _check_tutorial_recipe(config)
+
+
+def _check_tutorial_recipe(config: TrainConfig) -> None:
+    """numpy.org's tutorial recipe fixes the parts it hand-writes: ReLU, linear outputs, squared error, dropout ½."""
+    spec = config.model
+    wrong = [f"{name} {value!r} (use {want!r})" for name, value, want in [
+        ("activation", spec.activation, "relu"), ("output activation", spec.output, "none"),
+        ("loss", config.loss, "mse"), ("input scaling", spec.input_scale, "unit")] if value != want]
+    if spec.dropout not in (0, 0.5):
+        wrong.append(f"dropout {spec.dropout:g} (its masks keep half the units: use 0 or 0.5)")
+    if spec.dropout and spec.dropout_where != "all" and len(spec.hidden) > 1:
+        wrong.append("dropout after the first layer only (use all)")
+    wrong += [f"{name} {value:g} (use 0)" for name, value in [
+        ("label smoothing", config.label_smoothing), ("weight decay", config.weight_decay)] if value]
+    if wrong:
+        raise ConfigError("numpy recipe 'numpy-tutorial' does not support " + "; ".join(wrong) + ".")

@@ -56,7 +56,7 @@ class FusedSGD:
         """One SGD step on (x (B, 784) in [0, 1], y (B,)): returns (mean loss, logits, (L,) weight-gradient
         norms when `grad_norms`, else None). Nothing syncs with the device."""
         h = x.reshape(len(x), -1)
-        if self.model.spec.standardize:
+        if self.model.spec.scales_inputs:
             h = (h - self.model.pixel_mean) / self.model.pixel_std
         inputs = [h]  # the input of each Linear
         for linear in self.linears[:-1]:

@@ -23,8 +23,8 @@ class NumpyStepper:
         self.net = NumpyMLP(config.model, seed=config.seed, dtype=np.float32)
         self.x = train.images.numpy().reshape(len(train), -1).astype(np.float32) / 255.0  # (N, 784)
         self.y = train.labels.numpy()
-        if config.model.standardize:
-            self.net.set_standardization(float(self.x.mean()), float(self.x.std()))
+        if config.model.scales_inputs:
+            self.net.set_standardization(*config.model.input_scaling(self.x))
         self.rng = np.random.default_rng(config.seed)
         self.lr = config.lr
         self.loss_sum, self.correct, self.seen = 0.0, 0, 0
@@ -42,7 +42,7 @@ class NumpyStepper:
         return math.ceil(len(self.x) / self.config.batch_size)
 
     def begin_epoch(self) -> None:
-        self.order = self.rng.permutation(len(self.x))
+        self.order = self.rng.permutation(len(self.x)) if self.config.shuffle else np.arange(len(self.x))
         self.loss_sum, self.correct, self.seen = 0.0, 0, 0
         self.step_stats.reset()
 

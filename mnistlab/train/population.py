@@ -45,6 +45,7 @@ from mnistlab.train.schedule import lr_at
 from mnistlab.train.stacked import StackedMLP, evaluate_members, member_losses
 from mnistlab.train.stacked_optim import StackedOptimizer
 from mnistlab.train.stall import stall_message
+from mnistlab.train.torch_engine import epoch_order
 from mnistlab.train.threads import SMALL_STEP_WORK, cpu_threads
 
 DROPOUT_MASKS = ("auto", "replay", "batched")  # replay: each member's normal-trainer masks (CPU only)
@@ -96,7 +97,7 @@ class _Population:
         self.x = to_inputs(data.train.images.to(device))  # (N, 28, 28)
         self.y = data.train.labels.to(device)  # (N,)
         spec = configs[0].model
-        standard = (self.x.mean().item(), self.x.std().item()) if spec.standardize else None
+        standard = spec.input_scaling(self.x) if spec.scales_inputs else None
         self.x = self.x.reshape(len(self.x), -1)  # (N, 784): batches are cut by index, no reshape per step
         self.probe = self.x[:stats.PROBE_SIZE]
         self.members: list[Member] = []
@@ -158,7 +159,7 @@ class _Population:
 
     def _begin_epoch(self) -> None:
         n = len(self.x)
-        self.orders = torch.stack([torch.randperm(n, device=self.device, generator=m.order_gen)
+        self.orders = torch.stack([epoch_order(n, m.config.shuffle, self.device, m.order_gen)
                                    for m in self.active])  # (K, N): each member's normal-trainer order
         self.loss_sum = torch.zeros(len(self.active), device=self.device)  # (K,)
         self.correct = torch.zeros(len(self.active), dtype=torch.int64, device=self.device)  # (K,)

@@ -4,16 +4,16 @@ A population stacks K same-shape MLPs and trains them in one batched step (`trai
 share the data tensors, the step loop and one batched matrix product per layer, so everything that sets
 the data, the tensor shapes or the loop must be equal (`shape_key`):
 
-- data: dataset, train_subset, subset_mode, val_split, val_mode, test_subset, and the seed too when the
-  subset draw or the validation split is random (`prepare_data` seeds them with `config.seed`);
-- model shape: hidden widths, activation (and leaky_relu's slope), norm, output activation, standardize,
+- data: dataset, train_subset, subset_mode, val_split, val_mode, test_subset, and the seeds too when the
+  subset draw or the validation split is random (`prepare_data` seeds them with `subset_seed` or `seed`);
+- model shape: hidden widths, activation (and leaky_relu's slope), norm, output activation, input_scale,
   outputs: one batched product per layer, one elementwise activation for all;
 - loop: batch_size, epochs (the same steps), loss, optimizer kind, schedule kind, device, engine.
 
 What may differ per member, each applied exactly as the normal trainer applies it: lr, momentum,
 weight_decay, label_smoothing, step_epochs, step_gamma (the schedule is evaluated per member), dropout
 and dropout_where (a per-member mask, 1 where a member has no dropout), init (each member is built by the
-normal model builder) and seed (initial weights, shuffling, dropout masks).
+normal model builder), seed (initial weights, shuffling, dropout masks) and shuffle (each its own order).
 
 Unbatchable: the NumPy engine, batch norm (its running statistics and batch coupling are per model) and
 augmentation (drawn per run on the device with the run's generator): `shape_key` marks them and
@@ -55,10 +55,11 @@ def shape_key(config: TrainConfig) -> tuple:
     return (
         ("dataset", config.dataset), ("train_subset", config.train_subset), ("subset_mode", config.subset_mode),
         ("val_split", config.val_split), ("val_mode", config.val_mode), ("test_subset", config.test_subset),
-        ("data seed", config.seed if random_data else None),
+        ("data seed", (config.seed if config.subset_seed is None else config.subset_seed,
+                       config.seed if config.val_mode == "random" else None) if random_data else None),
         ("hidden", m.hidden), ("activation", m.activation),
         ("leaky_slope", m.leaky_slope if m.activation == "leaky_relu" else None), ("norm", m.norm),
-        ("output", m.output), ("standardize", m.standardize), ("outputs", m.outputs),
+        ("output", m.output), ("input_scale", m.input_scale), ("outputs", m.outputs),
         ("batch_size", config.batch_size), ("epochs", config.epochs), ("loss", config.loss),
         ("optimizer", config.optimizer), ("schedule", config.schedule), ("device", config.device),
         ("engine", config.engine),

@@ -26,7 +26,8 @@ def prepare_data(config: TrainConfig, data_dir: str | Path | None = None,
     train = train if train is not None else load_split(config.dataset, "train", data_dir)
     test = test if test is not None else load_split(config.dataset, "test", data_dir)
     if config.train_subset is not None:
-        train = train.subset(config.train_subset, config.subset_mode, config.seed)
+        train = train.subset(config.train_subset, config.subset_mode,
+                             config.seed if config.subset_seed is None else config.subset_seed)
     val = None
     if config.val_split > 0:
         train, val = train.split_off(config.val_split, config.val_mode, config.seed)

@@ -75,7 +75,7 @@ class StackedMLP:
 
     def forward(self, x: torch.Tensor, train: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
         """x: (K, B, 784) floats in [0, 1], member k's own batch in row k → logits (K, B, outputs)."""
-        if self.spec.standardize:
+        if self.spec.scales_inputs:
             x = (x - self.pixel_mean) / self.pixel_std
         masks = self._masks(x.shape[1], generator) if train and self.sites else {}
         h = x
@@ -95,7 +95,7 @@ class StackedMLP:
     @torch.no_grad()
     def forward_shared(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, 784) one batch for every member (evaluation, no dropout) → logits (K, N, outputs)."""
-        if self.spec.standardize:
+        if self.spec.scales_inputs:
             x = (x - self.pixel_mean) / self.pixel_std
         w, b = self.params[0], self.params[1]  # (K, 784, H), (K, H)
         k, fan_in, width = w.shape

@@ -17,6 +17,11 @@ from mnistlab.train.losses import compute_loss
 from mnistlab.train.resume import load_optimizer_state, model_tensors, optimizer_state
 
 
+def epoch_order(n: int, shuffle: bool, device: torch.device, gen: torch.Generator) -> torch.Tensor:
+    """This epoch's order of the n training images: a fresh permutation, or 0…n−1 when not shuffling."""
+    return torch.randperm(n, device=device, generator=gen) if shuffle else torch.arange(n, device=device)
+
+
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     """The optimizer named by the config (foreach kernels: fewer launches per step)."""
     kw = dict(lr=config.lr, weight_decay=config.weight_decay)
@@ -38,8 +43,8 @@ class TorchStepper:
         self.model: MLP = build_model(config.model).to(device)
         self.x = to_inputs(train.images.to(device))  # (N, 28, 28)
         self.y = train.labels.to(device)  # (N,)
-        if config.model.standardize:
-            self.model.set_standardization(self.x.mean().item(), self.x.std().item())
+        if config.model.scales_inputs:
+            self.model.set_standardization(*config.model.input_scaling(self.x))
         self.optimizer = make_optimizer(config, self.model.parameters())
         # Plain SGD on Linear + activation layers: the hand-written step (same maths, no autograd overhead).
         self.fused = FusedSGD(self.model, config) if fused_supported(config) else None
@@ -75,7 +80,7 @@ class TorchStepper:
             # The tutorials' recipe: the original images plus one freshly augmented copy.
             copy = torch.cat([augment_batch(chunk, self.aug, self.gen) for chunk in self.x.split(EVAL_BATCH)])
             self.epoch_x, self.epoch_y = torch.cat([self.x, copy]), torch.cat([self.y, self.y])
-        self.order = torch.randperm(len(self.epoch_x), device=self.device, generator=self.gen)
+        self.order = epoch_order(len(self.epoch_x), self.config.shuffle, self.device, self.gen)
         self.loss_sum.zero_()
         self.correct.zero_()
         self.step_stats.reset()
