@@ -45,8 +45,8 @@ from mnistlab.train.schedule import lr_at
 from mnistlab.train.stacked import StackedMLP, evaluate_members, member_losses
 from mnistlab.train.stacked_optim import StackedOptimizer
 from mnistlab.train.stall import stall_message
-from mnistlab.train.torch_engine import epoch_order
 from mnistlab.train.threads import SMALL_STEP_WORK, cpu_threads
+from mnistlab.train.torch_engine import epoch_order
 
 DROPOUT_MASKS = ("auto", "replay", "batched")  # replay: each member's normal-trainer masks (CPU only)
 
