@@ -80,10 +80,14 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                        loss="bce", optimizer="adam", lr=1e-3, batch_size=1, epochs=3),
            None, "'Make Your Own Neural Network' in PyTorch, improved version (no figure published)"),
     Preset("seed002-numpy", "From scratch in NumPy: 784-100-10 ReLU with dropout",
-           "Every gradient written by hand. Only 1,000 training images: watch train accuracy race ahead of test.",
-           TrainConfig(engine="numpy", model=MLPSpec(hidden=(100,), dropout=0.5), loss="mse", optimizer="sgd",
-                       lr=0.005, batch_size=1, epochs=20, train_subset=1000, test_subset=1000, device="cpu"),
-           0.784, "Neural network from scratch in NumPy (first 1,000 train / 1,000 test images)"),
+           "Every gradient written by hand. Only 1,000 training images: watch train accuracy race ahead of test. "
+           "It follows numpy.org's tutorial to the digit (its seed, init, one random stream, fixed order, and its "
+           "two quirks: the ReLU derivative is 1 everywhere and the hidden error is not doubled), so its test "
+           "accuracy reads 0.582, 0.641, 0.679 … 0.784 as the tutorial printed.",
+           TrainConfig(engine="numpy", numpy_recipe="numpy-tutorial", model=MLPSpec(hidden=(100,), dropout=0.5),
+                       loss="mse", optimizer="sgd", lr=0.005, batch_size=1, epochs=20, train_subset=1000,
+                       test_subset=1000, shuffle=False, seed=884736743, device="cpu"),
+           0.784, "numpy.org tutorial 'Deep learning on MNIST' (seed 884736743; first 1,000 train / 1,000 test images)"),
     VANISHING,
     _relu_twin(VANISHING),
     Preset("seed004-fashion", "Fashion-MNIST 784-256-128-10",
