@@ -21,7 +21,7 @@ from test_bad_input import listing
 from mnistlab.cli.main import main
 from mnistlab.errors import ConfigError, DeviceError, MnistlabError
 from mnistlab.experiment import run_experiment
-from mnistlab.models.spec import ACTIVATIONS, MLPSpec
+from mnistlab.models.spec import ACTIVATIONS, NORM_WHERE, MLPSpec
 from mnistlab.runs.store import RunStore
 from mnistlab.train.config import OPTIMIZERS, TrainConfig
 from ui import widgets
@@ -93,6 +93,22 @@ SETTING_CASES = [
                 drive=lambda at: (at.selectbox(key="preset").set_value(widgets.CUSTOM).run(),
                                   at.selectbox(key="cfg_engine").set_value("numpy").run(),
                                   at.selectbox(key="cfg_optimizer").set_value("adam").run())),
+    # The training extras: input dropout, the norm's place, max-norm, warm-up, EMA, mixup.
+    SettingCase("input-dropout-one", lambda d, r: TrainConfig(model=MLPSpec(input_dropout=1.0)),
+                ("--input-dropout", "1"), "[0, 1)", values={"cfg_input_dropout": 1.0},
+                bounds=lambda at: at.slider(key="cfg_input_dropout").max < 1),
+    SettingCase("unknown-norm-place", lambda d, r: TrainConfig(model=MLPSpec(norm_where="middle")),
+                ("--norm-where", "middle"), "one of before, after", values={"cfg_norm_where": "middle"},
+                bounds=lambda at: at.selectbox(key="cfg_norm_where").options == labels(NORM_WHERE)),
+    SettingCase("max-norm-negative", lambda d, r: TrainConfig(max_norm=-1.5), ("--max-norm=-1.5",), "[0, 1000]",
+                values={"cfg_max_norm": -1.5}, bounds=lambda at: at.number_input(key="cfg_max_norm").min == 0),
+    SettingCase("warm-up-negative", lambda d, r: TrainConfig(warmup_epochs=-0.5), ("--warmup-epochs=-0.5",),
+                "[0, 10000]", values={"cfg_warmup_epochs": -0.5},
+                bounds=lambda at: at.number_input(key="cfg_warmup_epochs").min == 0),
+    SettingCase("ema-one", lambda d, r: TrainConfig(ema=1.0), ("--ema", "1"), "[0, 1)", values={"cfg_ema": 1.0},
+                bounds=lambda at: at.number_input(key="cfg_ema").max < 1),
+    SettingCase("mixup-negative", lambda d, r: TrainConfig(mixup=-0.5), ("--mixup=-0.5",), "[0, 10]",
+                values={"cfg_mixup": -0.5}, bounds=lambda at: at.number_input(key="cfg_mixup").min == 0),
 ]
 SETTING_PATHS = ["core", "cli train", "dashboard"]
 
@@ -158,4 +174,4 @@ def test_bad_setting(case, path_name, tiny_data_dir, runs_dir, capsys, request):
 
 def test_counts():
     """The README's "N bad settings tried": cases × paths."""
-    assert (len(SETTING_CASES), len(SETTING_PATHS)) == (11, 3)
+    assert (len(SETTING_CASES), len(SETTING_PATHS)) == (17, 3)

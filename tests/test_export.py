@@ -39,6 +39,10 @@ RICH = TrainConfig(model=MLPSpec(hidden=(32, 16), norm="batch", dropout=0.2, act
                    label_smoothing=0.1, train_subset=400, subset_mode="stratified", val_split=0.2, val_mode="random",
                    seed=3, device="cpu")
 PLAIN = TrainConfig(model=MLPSpec(hidden=(16,)), epochs=1, batch_size=50, optimizer="adam", lr=1e-2, device="cpu")
+# Every training extra: input dropout, batch norm after the activation, max-norm, a warm-up into a cosine, EMA, mixup.
+EXTRAS = TrainConfig(model=MLPSpec(hidden=(32, 16), input_dropout=0.2, dropout=0.1, norm="batch", norm_where="after"),
+                     max_norm=2.0, warmup_epochs=0.5, ema=0.9, mixup=0.2, schedule="cosine", epochs=2, batch_size=32,
+                     optimizer="momentum", lr=0.05, val_split=0.2, seed=3, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +50,7 @@ def runs(tmp_path_factory, tiny_data_dir) -> tuple[RunStore, dict[str, str]]:
     """A store with a finished run of each config above, trained on the tiny synthetic MNIST."""
     store = RunStore(tmp_path_factory.mktemp("runs"))
     return store, {name: run_experiment(config, store=store, data_dir=tiny_data_dir).run_id
-                   for name, config in (("rich", RICH), ("plain", PLAIN))}
+                   for name, config in (("rich", RICH), ("plain", PLAIN), ("extras", EXTRAS))}
 
 
 def onnx_outputs(data: bytes, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -127,16 +131,17 @@ def run_script_file(path: Path, *args) -> list[str]:
     return proc.stdout.strip().splitlines()
 
 
-def test_the_script_reproduces_the_runs_epochs(runs, tiny_data_dir, tmp_path):
+@pytest.mark.parametrize("name", ["rich", "extras"])
+def test_the_script_reproduces_the_runs_epochs(runs, tiny_data_dir, tmp_path, name):
     """Same seed, same settings, on the CPU: every epoch's train loss, accuracy and test accuracy as the run's."""
     store, ids = runs
-    run = store.open(ids["rich"])
+    run = store.open(ids[name])
     path = tmp_path / "rich.py"
     path.write_text(run_script(run, path.name), encoding="utf-8")
     assert "import mnistlab" not in path.read_text() and "from mnistlab" not in path.read_text()
     lines = run_script_file(path, "--data", tiny_data_dir, "--device", "cpu")
     epochs = [line for line in lines if line.startswith("epoch ")]
-    assert len(epochs) == RICH.epochs
+    assert len(epochs) == run.config.epochs
     for line, row in zip(epochs, run.history(), strict=True):
         assert f"train loss {row['train_loss']:.4f}, accuracy {row['train_accuracy']:.2%}" in line
         assert f"validation accuracy {row['val_accuracy']:.2%}" in line
@@ -194,12 +199,27 @@ def test_the_scripts_loss_is_mnistlabs(loss, output, tmp_path):
                               compute_loss(logits, labels, loss, output, smoothing), atol=1e-6)
 
 
-@pytest.mark.parametrize("schedule", ["step", "cosine", "onecycle"])
-def test_the_scripts_schedule_is_mnistlabs(schedule, tmp_path):
-    config = TrainConfig(schedule=schedule, lr=0.3, step_epochs=2, step_gamma=0.5, epochs=6)
+@pytest.mark.parametrize("schedule, warmup", [("step", 0), ("cosine", 0), ("onecycle", 0), ("none", 1.5),
+                                              ("step", 2.5), ("cosine", 0.5)])
+def test_the_scripts_schedule_is_mnistlabs(schedule, warmup, tmp_path):
+    config = TrainConfig(schedule=schedule, lr=0.3, step_epochs=2, step_gamma=0.5, epochs=6, warmup_epochs=warmup)
     module = load_module(write_script(tmp_path, config))
-    for step in range(0, 60, 7):
-        assert module.lr_at(step, 60, 10) == pytest.approx(lr_at(schedule, 0.3, step, 60, 10, 2, 0.5))
+    for step in [*range(0, 60, 7), 1, 2, 14, 15, 24, 25]:
+        assert module.lr_at(step, 60, 10) == lr_at(schedule, 0.3, step, 60, 10, 2, 0.5, warmup)  # to the last bit
+
+
+def test_the_scripts_network_has_input_dropout_and_the_norm_where_mnistlab_puts_it(tmp_path):
+    spec = MLPSpec(hidden=(16, 8), input_dropout=0.2, norm="layer", norm_where="after", dropout=0.1)
+    module = load_module(write_script(tmp_path, TrainConfig(model=spec, seed=2)))
+    torch.manual_seed(2)
+    net = module.Net()
+    torch.manual_seed(2)
+    mine = build_model(spec)
+    assert [type(m) for m in net.layers] == [type(m) for m in mine.layers]
+    theirs, ours = dict(net.named_parameters()), dict(mine.named_parameters())
+    assert net.layers[0].p == 0.2 and list(theirs) == list(ours) and "layers.1.weight" in ours
+    for name, value in ours.items():
+        assert torch.equal(theirs[name], value), name
 
 
 @pytest.mark.parametrize("mode", ["first", "random", "stratified"])
@@ -238,7 +258,9 @@ BRANCHES = [  # together these generate every piece of script_parts and script_d
     TrainConfig(engine="numpy", model=MLPSpec(hidden=(32,), activation="sigmoid"), val_split=0.1),
     TrainConfig(augment=Augment(rotation=10, translate=0.1, scale_min=0.9, scale_max=1.1, shear=5, hflip=True,
                                 elastic_alpha=20, concat_original=True), loss="ce", model=MLPSpec(output="sigmoid")),
-    TrainConfig(augment=Augment(rotation=15), dataset="pets", model=MLPSpec(outputs=3))]
+    TrainConfig(augment=Augment(rotation=15), dataset="pets", model=MLPSpec(outputs=3)),
+    EXTRAS, TrainConfig(warmup_epochs=1, max_norm=3.0, mixup=0.4, model=MLPSpec(input_dropout=0.1)),
+    TrainConfig(warmup_epochs=0.25, ema=0.999, schedule="step", augment=Augment(rotation=5, concat_original=True))]
 
 
 @pytest.mark.parametrize("config", BRANCHES, ids=range(len(BRANCHES)))

@@ -27,6 +27,7 @@ def steppers(config: TrainConfig, data):
     {}, {"activation": "leaky_relu"}, {"activation": "sigmoid"}, {"activation": "tanh"},
     {"label_smoothing": 0.1}, {"weight_decay": 1e-2}, {"input_scale": "standardize"}, {"input_scale": "raw"}, {"hidden": ()},
     {"output": "softmax", "batch_size": 7},
+    {"max_norm": 0.6, "lr": 0.5}, {"ema": 0.9},  # applied by the stepper after either step
 ])
 def test_same_weights_and_statistics_as_autograd(tiny_data_dir, changes):
     config = BASE.with_(**changes)
@@ -38,6 +39,8 @@ def test_same_weights_and_statistics_as_autograd(tiny_data_dir, changes):
             stepper.step(index)
     for a, b in zip(fused.model.state_dict().values(), plain.model.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    for a, b in zip(fused.torch_model().state_dict().values(), plain.torch_model().state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)  # the weights' average, with EMA on
     assert fused.epoch_stats() == pytest.approx(plain.epoch_stats(), rel=1e-5)
     grads_f, ratios_f = fused.step_stats.means()
     grads_p, ratios_p = plain.step_stats.means()
@@ -46,7 +49,8 @@ def test_same_weights_and_statistics_as_autograd(tiny_data_dir, changes):
 
 @pytest.mark.parametrize("changes", [{"optimizer": "momentum"}, {"optimizer": "adam"}, {"dropout": 0.2},
                                      {"norm": "batch"}, {"loss": "mse"}, {"activation": "gelu"},
-                                     {"output": "sigmoid"}, {"engine": "numpy"}])
+                                     {"output": "sigmoid"}, {"engine": "numpy"}, {"input_dropout": 0.2},
+                                     {"mixup": 0.2}])
 def test_other_settings_use_autograd(changes):
     assert not fused_supported(BASE.with_(**changes))
 

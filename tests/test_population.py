@@ -97,6 +97,7 @@ def test_members_end_as_their_normal_runs(data, optimizer, lr):
     dict(norm="layer"), dict(output="sigmoid", loss="mse", optimizer="sgd", lr=0.5),
     dict(output="softmax", loss="bce"), dict(output="sigmoid", activation="tanh"), dict(hidden=()),
     dict(input_scale="standardize", activation="leaky_relu", leaky_slope=0.1), dict(activation="gelu", label_smoothing=0.2),
+    dict(warmup_epochs=0.5), dict(schedule="cosine", warmup_epochs=1.5),
 ], ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
 def test_every_batchable_setting_matches_the_normal_trainer(data, changes, monkeypatch):
     monkeypatch.setattr(stacked, "EVAL_BYTES", 4 * 2 * 32 * 64)  # evaluate in chunks of 64 images
@@ -184,6 +185,12 @@ def test_shape_key_groups_what_can_train_together():
         check_population([BASE, batch_norm])
     with pytest.raises(ConfigError, match="augmentation"):
         train_population([BASE, augmented])
+    # Each training extra that acts per model trains on its own; a warm-up (a learning rate) trains with its shape.
+    extras = [BASE.with_(input_dropout=0.2), BASE.with_(norm="layer", norm_where="after"), BASE.with_(max_norm=3.0),
+              BASE.with_(ema=0.99), BASE.with_(mixup=0.2)]
+    assert group_by_shape([BASE, *extras, BASE.with_(warmup_epochs=1.0, seed=4)], 16) == [[0, 6], [1], [2], [3], [4], [5]]
+    with pytest.raises(ConfigError, match=r"trial 1 cannot train in a population \(max-norm is applied per model\)"):
+        check_population([BASE, extras[2]])
 
 
 class StopAfter(Stop):

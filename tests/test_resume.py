@@ -51,6 +51,30 @@ def test_two_plus_two_epochs_equal_four_bit_for_bit(tiny_data_dir, runs_dir, opt
     assert child.saved_states == [3, 4]  # only the last two states are kept
 
 
+FEATURES = {  # the weights' moving average alone (on the hand-written SGD step), then every training extra at once
+    "ema": dict(ema=0.9, dropout=0.0),
+    "ema+mixup+max-norm+warm-up+input dropout": dict(ema=0.95, mixup=0.3, max_norm=1.0, warmup_epochs=3,
+                                                     input_dropout=0.2, optimizer="momentum", norm="batch",
+                                                     norm_where="after"),
+}
+
+
+@pytest.mark.parametrize("changes", FEATURES.values(), ids=FEATURES.keys())
+def test_two_plus_two_epochs_equal_four_bit_for_bit_with_ema_and_the_other_extras(tiny_data_dir, runs_dir, changes):
+    store = RunStore(runs_dir)
+    config = BASE.with_(**changes)
+    whole = run_experiment(config, store=store, data_dir=tiny_data_dir)
+    first = run_experiment(config.with_(epochs=2), store=store, data_dir=tiny_data_dir)
+    assert any(k.startswith("ema.") for k in store.open(first.run_id).training_state(2).tensors)
+    second = run_experiment(continued_config(store, first.run_id, 2), store=store, data_dir=tiny_data_dir,
+                            resume_from=first.run_id)
+    for name, tensor in whole.result.model.state_dict().items():  # the average: what the run saves
+        assert torch.equal(tensor, second.result.model.state_dict()[name]), name
+    assert _metrics(store.open(second.run_id).history(layer_stats=True)) == _metrics(
+        store.open(whole.run_id).history(layer_stats=True))
+    assert second.evaluation.accuracy == whole.evaluation.accuracy
+
+
 def test_numpy_engine_continues_bit_for_bit(tiny_data_dir, runs_dir):
     store = RunStore(runs_dir)
     config = TrainConfig(model=MLPSpec(hidden=(16,)), engine="numpy", lr=0.1, batch_size=50, epochs=4, device="cpu")

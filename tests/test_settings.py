@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("app_caches")
 class Extended(TrainConfig):
     """TrainConfig with one more field, declared the one way a new field is declared."""
 
-    warmup_epochs: int = setting(0, Setting(
+    cooldown_epochs: int = setting(0, Setting(
         "Warm-up epochs", "Epochs over which the learning rate ramps up from zero: a gentler start for large rates.",
         kind="int", low=0, high=50, step=1, section="optimisation"))
 
@@ -49,21 +49,21 @@ def test_every_setting_is_declared_whole():
 
 
 def test_a_new_field_is_checked_from_its_declaration():
-    assert Extended(warmup_epochs=5).warmup_epochs == 5
+    assert Extended(cooldown_epochs=5).cooldown_epochs == 5
     with pytest.raises(ConfigError, match=r"warm-up epochs must be in \[0, 50\]; got 51"):
-        Extended(warmup_epochs=51)
-    assert Extended.from_json(Extended(warmup_epochs=3).to_json()) == Extended(warmup_epochs=3)
+        Extended(cooldown_epochs=51)
+    assert Extended.from_json(Extended(cooldown_epochs=3).to_json()) == Extended(cooldown_epochs=3)
 
 
 def test_a_new_field_becomes_a_cli_flag_with_its_help_and_range():
     p = parser(Extended)
     text = " ".join(p.format_help().split())
-    assert "--warmup-epochs" in text and "ramps up from zero" in text and "[0, 50]" in text
-    config, _ = train_cmd.config_from_args(p.parse_args(["--warmup-epochs", "4", "--lr", "0.05"]), Extended)
-    assert (config.warmup_epochs, config.lr) == (4, 0.05)
+    assert "--cooldown-epochs" in text and "ramps up from zero" in text and "[0, 50]" in text
+    config, _ = train_cmd.config_from_args(p.parse_args(["--cooldown-epochs", "4", "--lr", "0.05"]), Extended)
+    assert (config.cooldown_epochs, config.lr) == (4, 0.05)
     with pytest.raises(ConfigError, match="warm-up epochs must be an integer"):
-        train_cmd.config_from_args(p.parse_args(["--warmup-epochs", "two"]), Extended)
-    assert "--warmup-epochs" not in parser().format_help()  # the flag comes from the declaration, nowhere else
+        train_cmd.config_from_args(p.parse_args(["--cooldown-epochs", "two"]), Extended)
+    assert "--cooldown-epochs" not in parser().format_help()  # the flag comes from the declaration, nowhere else
 
 
 def _page_with_extended() -> None:
@@ -75,21 +75,21 @@ def _page_with_extended() -> None:
 
     @dataclasses.dataclass(frozen=True)
     class Extended(TrainConfig):
-        warmup_epochs: int = setting(0, Setting(
+        cooldown_epochs: int = setting(0, Setting(
             "Warm-up epochs", "Epochs over which the learning rate ramps up from zero: a gentler start for large "
             "rates.", kind="int", low=0, high=50, step=1, section="optimisation"))
 
     widgets.ensure_loaded()
     widgets.optimisation_controls(Extended)
     import streamlit as st
-    st.write(repr(widgets.build_config(widgets.current_values(), "mnist", Extended).warmup_epochs))
+    st.write(repr(widgets.build_config(widgets.current_values(), "mnist", Extended).cooldown_epochs))
 
 
 def test_a_new_field_becomes_a_dashboard_control_with_its_help(env):
     at = AppTest.from_function(_page_with_extended, default_timeout=30)
     at.run()
     assert not at.exception, at.exception
-    control = at.number_input(key="cfg_warmup_epochs")
+    control = at.number_input(key="cfg_cooldown_epochs")
     assert control.label == "Warm-up epochs" and "ramps up from zero" in control.help
     assert (control.min, control.max) == (0, 50)
     control.set_value(7).run()
@@ -122,6 +122,8 @@ def test_every_cli_flag_changes_its_field():
             argv = [f"--{leaf.flag}", str(expected)]
         if leaf.path == ("engine",):  # the NumPy engine needs a config it supports
             argv += ["--activation", "relu"]
+        if leaf.path == ("numpy_recipe",):  # the tutorial's recipe runs on the NumPy engine, with its loss
+            argv += ["--engine", "numpy", "--loss", "mse"]
         config, _ = train_cmd.config_from_args(parser().parse_args(argv))
         assert get_path(config, leaf.path) == expected and get_path(base, leaf.path) != expected, (leaf.path, argv)
 

@@ -10,6 +10,7 @@ LABELS = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh", "leaky_relu": "L
           "momentum": "SGD + momentum", "adam": "Adam", "adamw": "AdamW", "step": "step decay", "cosine": "cosine",
           "onecycle": "one-cycle", "ce": "cross-entropy", "mse": "mean squared error", "bce": "binary cross-entropy",
           "auto": "auto", "cpu": "CPU", "cuda": "CUDA", "torch": "PyTorch", "numpy": "NumPy (from scratch)",
+          "before": "before the activation", "after": "after the activation",
           "affine": "affine (rotate, shift, zoom)", "flip": "flip", "elastic": "elastic", CUSTOM: "custom"}
 
 

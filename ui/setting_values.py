@@ -70,8 +70,8 @@ def _shown(leaf: Leaf, config: Any) -> dict[str, Any]:
         return {leaf.key: 0 if value is None else int(value if isinstance(value, int) else round(value * size))}
     if s.kind == "choice" and value not in choices(leaf):
         return {leaf.key: choices(leaf)[0]}
-    if s.optional:
-        return {leaf.key: value or 0}
+    if s.optional:  # 0 stands for none ("all", "off"), typed like the control
+        return {leaf.key: float(value or 0) if s.kind == "float" else value or 0}
     return {leaf.key: float(value) if s.kind == "float" else value}
 
 
@@ -94,6 +94,8 @@ def _read(leaf: Leaf, values: dict[str, Any], fallback: dict[str, Any]) -> dict[
         return {leaf.path: value[0], (*leaf.path[:-1], s.pair): value[1]}
     if s.kind in ("int", "subset"):
         value = (int(value) or None) if s.optional else int(value)
+    elif s.kind == "float" and s.optional:
+        value = float(value) or None  # 0 = off, as the config's default None
     return {leaf.path: value}
 
 

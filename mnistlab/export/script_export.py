@@ -47,13 +47,25 @@ def settings(config: TrainConfig, classes: tuple[str, ...]) -> str:
              _list("CLASSES", list(classes)) + "  # output unit k is class k",
              f"EPOCHS = {config.epochs}  # passes over the training images",
              f"BATCH_SIZE = {config.batch_size}  # images per optimizer step",
-             f"LR = {config.lr!r}  # {'peak ' if config.schedule not in ('none', 'step') else ''}learning rate"]
+             f"LR = {config.lr!r}  # {'peak ' if config.schedule not in ('none', 'step') or config.warmup_epochs else ''}"
+             "learning rate"]
     if config.optimizer == "momentum":
         lines.append(f"MOMENTUM = {config.momentum!r}")
     lines.append(f"WEIGHT_DECAY = {config.weight_decay!r}")
+    if config.max_norm:
+        lines.append(f"MAX_NORM = {config.max_norm!r}  # after each step, every unit's incoming weights are cut back "
+                     "to this length (L2) if longer")
     if config.schedule == "step":
         lines += [f"STEP_EPOCHS = {config.step_epochs}  # the learning rate drops every this many epochs",
                   f"STEP_GAMMA = {config.step_gamma!r}  # by this factor"]
+    if config.warmup_epochs:
+        lines.append(f"WARMUP_EPOCHS = {config.warmup_epochs!r}  # the learning rate climbs linearly from almost 0 "
+                     "over this many epochs")
+    if config.ema:
+        lines.append(f"EMA = {config.ema!r}  # decay of the weights' moving average, which is tested and saved")
+    if config.mixup:
+        lines.append(f"MIXUP = {config.mixup!r}  # alpha of mixup: each batch blended with a shuffled copy, "
+                     "share ~ Beta(alpha, alpha)")
     lines += [f"LABEL_SMOOTHING = {config.label_smoothing!r}  # share of each target spread over all classes "
               "(0: plain one-hot)",
               f"SEED = {config.seed}  # the initial weights, the batch order and the subset draw",
@@ -75,20 +87,36 @@ def train_function(config: TrainConfig) -> str:
                   ) if aug.concat_original else ""
     batch_aug = "x = augment(x)\n" if aug.active and not aug.concat_original else ""
     set_lr = ('for group in optimizer.param_groups:\n    group["lr"] = lr_at(step, total_steps, steps)\n'
-              if config.schedule != "none" else "")
+              if config.schedule != "none" or config.warmup_epochs else "")
+    mix = ("perm, share = torch.randperm(len(y), device=y.device, generator=gen), shares[i]\n"
+           "x = share * x + (1 - share) * x[perm]  # mixup: a blend of two images, scored on both labels\n"
+           ) if config.mixup else ""
+    loss = ("loss = share * loss_fn(logits, y) + (1 - share) * loss_fn(logits, y[perm])\n"
+            "y = torch.where(share >= 0.5, y, y[perm])  # accuracy counts the larger share's label\n"
+            if config.mixup else "loss = loss_fn(logits, y)\n")
+    after = ""
+    if config.max_norm:
+        after += ("with torch.no_grad():  # max-norm: each row of W (one unit's incoming weights) to length ≤ MAX_NORM\n"
+                  "    for layer in model.layers:\n"
+                  "        if isinstance(layer, nn.Linear):\n"
+                  "            layer.weight.copy_(torch.renorm(layer.weight, 2, 0, MAX_NORM))\n")
+    if config.ema:
+        after += "ema.update_parameters(model)  # the moving average takes in the new weights\n"
     body = (f"model.train()\n{epoch_data}"
             + ("order = torch.randperm(len(labels), device=labels.device, generator=gen)\n" if config.shuffle else
                "order = torch.arange(len(labels), device=labels.device)  # the files' order, every epoch\n") +
             "steps = math.ceil(len(labels) / BATCH_SIZE)\n"
+            + ("shares = mixup_shares(steps, gen)  # one blend share per step\n" if config.mixup else "") +
             "loss_sum = torch.zeros((), device=labels.device)  # sums stay on the device: no sync per step\n"
             "correct = torch.zeros((), dtype=torch.int64, device=labels.device)\n"
             "for i in range(steps):\n" + indent(
                 f"{set_lr}idx = order[i * BATCH_SIZE:(i + 1) * BATCH_SIZE]\nx, y = images[idx], labels[idx]\n"
-                f"{batch_aug}logits = model(x)\nloss = loss_fn(logits, y)\noptimizer.zero_grad()\nloss.backward()\n"
-                "optimizer.step()\nloss_sum += loss.detach() * len(y)\ncorrect += (logits.argmax(1) == y).sum()\n"
+                f"{batch_aug}{mix}logits = model(x)\n{loss}optimizer.zero_grad()\nloss.backward()\n"
+                f"optimizer.step()\n{after}loss_sum += loss.detach() * len(y)\ncorrect += (logits.argmax(1) == y).sum()\n"
                 "step += 1\n", "    ") +
             "return loss_sum.item() / len(labels), correct.item() / len(labels), step")
-    return ("def train(model, images, labels, optimizer, gen, step, total_steps):\n"
+    ema = ", ema" if config.ema else ""
+    return (f"def train(model, images, labels, optimizer, gen, step, total_steps{ema}):\n"
             '    """One epoch: shuffled batches, one optimizer step each; (mean loss, accuracy, next step)."""\n'
             + indent(body, "    "))
 
@@ -158,6 +186,11 @@ def main_function(config: TrainConfig) -> str:
     elif config.model.input_scale == "raw":
         lines += ["model.pixel_std.fill_(1 / 255)  # the net sees raw pixel values 0 to 255"]
     copies = " * 2" if config.augment.concat_original else ""
+    judged = "model"
+    if config.ema:
+        lines += ["# The weights' moving average (batch norm's statistics too): what is tested and saved.",
+                  "ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(EMA), use_buffers=True)"]
+        judged = "ema.module"
     lines += [script_parts.optimizer(config),
               "gen = torch.Generator(device=device).manual_seed(args.seed)  # the batch order",
               f"total_steps = math.ceil(len(train_y){copies} / BATCH_SIZE) * args.epochs",
@@ -165,16 +198,17 @@ def main_function(config: TrainConfig) -> str:
               'print(f"{parameters:,} parameters, {len(train_y):,} training images, on {device}")',
               "step = 0",
               "for epoch in range(1, args.epochs + 1):",
-              "    loss, accuracy, step = train(model, train_x, train_y, optimizer, gen, step, total_steps)"]
+              "    loss, accuracy, step = train(model, train_x, train_y, optimizer, gen, step, total_steps"
+              + (", ema)" if config.ema else ")")]
     if val:
-        lines.append("    val_loss, val_accuracy = test(model, val_x, val_y)")
-    lines += ["    test_loss, test_accuracy = test(model, test_x, test_y)",
+        lines.append(f"    val_loss, val_accuracy = test({judged}, val_x, val_y)")
+    lines += [f"    test_loss, test_accuracy = test({judged}, test_x, test_y)",
               '    print(f"epoch {epoch}/{args.epochs}: train loss {loss:.4f}, accuracy {accuracy:.2%}"'
               + ('\n          f" | validation accuracy {val_accuracy:.2%}"' if val else "")
               + '\n          f" | test loss {test_loss:.4f}, accuracy {test_accuracy:.2%}")',
               'print(f"Test accuracy: {test_accuracy:.2%}")',
               "if args.save_model:",
-              "    torch.save(model.state_dict(), args.save_model)"]
+              f"    torch.save({judged}.state_dict(), args.save_model)"]
     return "def main():\n" + indent("\n".join(lines), "    ")
 
 
@@ -205,18 +239,22 @@ def script_for(config: TrainConfig, classes: tuple[str, ...], run_id: str, filen
     spec = config.model
     differences = "\n".join(fill(f"- {line}.", 116, subsequent_indent="  ") for line in notes(config))
     epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    about = fill(f"Generated by mnistlab {version or mnistlab.__version__} from the run's config: {spec.describe()} on "
+                 f"{config.dataset}, {config.optimizer} at lr {config.lr:g}, batch {config.batch_size}, {epochs}, "
+                 f"{config.loss} loss. Read it, change it, run it:", 116)
     header = (f'"""Train mnistlab run {run_id} again in plain PyTorch (torch and torchvision only).\n\n'
-              f"Generated by mnistlab {version or mnistlab.__version__} from the run's config: {spec.describe()} on "
-              f"{config.dataset},\n{config.optimizer} at lr {config.lr:g}, batch {config.batch_size}, {epochs}, "
-              f"{config.loss} loss. Read it, change it, run it:\n\n"
+              f"{about}\n\n"
               f"    python {filename}  # as the run trained; prints the test accuracy\n"
               f"    python {filename} --epochs 1 --subset 1000 --device cpu  # a quick try\n\n"
               f"How it compares with mnistlab:\n{differences}\n"
               '"""')
     sklearn_subset = config.train_subset is not None and config.subset_mode == "sklearn"
     imports = ["import argparse", "import gzip", "import math", "import struct", "from pathlib import Path", "",
-               *(["import numpy as np"] if sklearn_subset else []), "import torch", "import torch.nn.functional as F"]
+               *(["import numpy as np"] if sklearn_subset or config.mixup else []), "import torch",
+               "import torch.nn.functional as F"]
     imports.append("from torch import nn")
+    if config.ema:
+        imports.append("from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn")
     if config.augment.active:
         imports.append("from torchvision.transforms import v2")
     parts = [header, "\n".join(imports), settings(config, classes), script_parts.model(spec),
@@ -224,7 +262,7 @@ def script_for(config: TrainConfig, classes: tuple[str, ...], run_id: str, filen
              script_parts.subset(config.subset_mode if config.train_subset is not None else "first"),
              script_parts.validation(config.val_mode) if config.val_split else "",
              script_data.augment(config.augment) if config.augment.active else "",
-             train_function(config), TEST, main_function(config),
+             script_parts.MIXUP if config.mixup else "", train_function(config), TEST, main_function(config),
              'if __name__ == "__main__":\n    main()']
     return "\n\n".join(parts[:3]) + "\n\n\n" + "\n\n\n".join(p for p in parts[3:] if p) + "\n"
 

@@ -32,14 +32,17 @@ def code(text: str) -> str:
 
 def layers(spec: MLPSpec) -> list[str]:
     """The `nn.Sequential` lines, in `MLP`'s order (so the state dict's names are mnistlab's)."""
-    lines = []
+    lines = [f"nn.Dropout({spec.input_dropout!r}),  # on the input pixels"] if spec.input_dropout > 0 else []
     sizes = spec.sizes
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-2], sizes[1:-1])):
         lines.append(f"nn.Linear({fan_in}, {fan_out}),  # hidden layer {i + 1}")
-        if spec.norm in NORMS:
-            lines.append(f"{NORMS[spec.norm]}({fan_out}),")
+        norm = f"{NORMS[spec.norm]}({fan_out})," if spec.norm in NORMS else ""
+        if norm and spec.norm_where == "before":
+            lines.append(norm)
         activation = f"nn.LeakyReLU({spec.leaky_slope!r})" if spec.activation == "leaky_relu" else ACTIVATIONS[spec.activation]
         lines.append(activation + ",")
+        if norm and spec.norm_where == "after":
+            lines.append(norm + "  # after the activation")
         if spec.dropout > 0 and (spec.dropout_where == "all" or i == 0):
             lines.append(f"nn.Dropout({spec.dropout!r}),")
     lines.append(f"nn.Linear({sizes[-2]}, {sizes[-1]}),  # the output layer: one unit per class")
@@ -134,11 +137,32 @@ def optimizer(config: TrainConfig) -> str:
     return f"{decay}optimizer = torch.optim.{name}(model.parameters(), lr=LR{extra}, weight_decay=WEIGHT_DECAY)"
 
 
+WARMUP = code('''
+    def lr_at(step, total_steps, steps_per_epoch):
+        """The learning rate of optimizer step `step` (from 0): RATE, times (step + 1) / W over the
+        first W steps (the warm-up of WARMUP_EPOCHS epochs), so it climbs linearly from almost 0."""
+        rate = SCHEDULED
+        warm = max(1, round(WARMUP_EPOCHS * steps_per_epoch))
+        return rate * ((step + 1) / warm) if step < warm else rate
+    ''')
+
+
 def schedule(config: TrainConfig) -> str:
     """`lr_at(step, total_steps, steps_per_epoch)` as `train.schedule.lr_at` computes it ('' for none)."""
+    if not config.warmup_epochs:
+        return _schedule(config, "lr_at")
+    if config.schedule == "none":
+        return WARMUP.replace("RATE", "LR").replace("SCHEDULED", "LR")
+    return (_schedule(config, "scheduled_lr") + "\n\n\n"
+            + WARMUP.replace("RATE", "the schedule's rate").replace("SCHEDULED",
+                                                                    "scheduled_lr(step, total_steps, steps_per_epoch)"))
+
+
+def _schedule(config: TrainConfig, name: str) -> str:
+    """The schedule alone as a function `name` ('' for none)."""
     if config.schedule == "none":
         return ""
-    head = 'def lr_at(step, total_steps, steps_per_epoch):\n    """The learning rate of optimizer step `step` (from 0): '
+    head = f'def {name}(step, total_steps, steps_per_epoch):\n    """The learning rate of optimizer step `step` (from 0): '
     if config.schedule == "step":
         return head + code('''
             LR, times STEP_GAMMA every STEP_EPOCHS epochs."""
@@ -166,6 +190,15 @@ def schedule(config: TrainConfig) -> str:
             """Cosine interpolation from `start` (t = 0) to `end` (t = 1)."""
             return end + (start - end) * 0.5 * (1 + math.cos(math.pi * t))
         ''')
+
+
+MIXUP = code('''
+    def mixup_shares(steps, gen):
+        """One epoch's mixup shares, one per step, ~ Beta(MIXUP, MIXUP), from a seed drawn from `gen` (as mnistlab)."""
+        seed = int(torch.randint(0, 2**62, (1,), device=gen.device, generator=gen).item())
+        shares = np.random.default_rng(seed).beta(MIXUP, MIXUP, size=steps)
+        return torch.from_numpy(shares).to(gen.device, torch.float32)
+    ''')
 
 
 def subset(mode: str) -> str:

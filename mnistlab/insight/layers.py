@@ -12,6 +12,8 @@ from mnistlab.models.torch_mlp import MLP
 from mnistlab.models.torch_mlp import eval_mode as eval_mode  # re-exported: insight's callers use it
 from mnistlab.train.layer_stats import ACTIVATIONS, layer_names
 
+NORMS = (nn.LayerNorm, nn.BatchNorm1d)
+
 
 def model_device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
@@ -51,12 +53,14 @@ def hidden_activations(model: MLP, images, layer: int) -> np.ndarray:
             if layer > 0:
                 x = (x - model.pixel_mean) / model.pixel_std if model.spec.scales_inputs else x
                 seen = 0
+                # A norm placed after the activation (norm_where "after") belongs to the layer it follows.
+                norm_after = model.spec.norm != "none" and model.spec.norm_where == "after"
                 for module in model.layers:
+                    if seen == layer and not (norm_after and isinstance(module, NORMS)):
+                        break
                     x = module(x)
                     if isinstance(module, ACTIVATIONS):
                         seen += 1
-                        if seen == layer:
-                            break
             chunks.append(x.float().cpu())
     if not chunks:
         return np.zeros((0, model.spec.sizes[layer]), np.float32)

@@ -14,6 +14,7 @@ NORMS = ("none", "layer", "batch")
 OUTPUTS = ("none", "sigmoid", "softmax")
 INITS = ("torch", "glorot_uniform", "he_normal", "he_uniform")
 DROPOUT_WHERE = ("all", "first")
+NORM_WHERE = ("before", "after")  # the norm before each hidden activation (the usual), or after it
 INPUT_SCALES = ("unit", "raw", "standardize")
 INPUT_SIZE = 784  # 28×28 pixels, flattened
 NUM_CLASSES = 10  # the built-ins' classes; an imported dataset has 2 to MAX_CLASSES
@@ -44,10 +45,19 @@ class MLPSpec:
     dropout_where: str = setting("all", Setting(  # "all" hidden layers, or only after the "first"
         "Dropout after", "Dropout after every hidden layer, or only after the first one.",
         kind="choice", name="dropout_where", choices=DROPOUT_WHERE, widget="select", column=0))
+    input_dropout: float = setting(0.0, Setting(  # probability of zeroing an input pixel while training
+        "Input dropout", "Probability of zeroing each input pixel at each step while training, apart from the hidden "
+        "units' dropout: the net cannot lean on single pixels. Srivastava et al. (2014) used 0.2 here and 0.5 on "
+        "the hidden units; much more hides the digit.",
+        name="input dropout", low=0, high=1, high_open=True, widget="slider", ui_high=0.9, step=0.05, column=0))
     norm: str = setting("none", Setting(  # normalisation after each hidden Linear, before the activation
         "Normalisation", "Normalise each hidden layer's pre-activations. Keeps signals in range, so deep and "
         "sigmoid nets train again.",
         kind="choice", name="norm", choices=NORMS, widget="select", section="model"))
+    norm_where: str = setting("before", Setting(  # "before" the activation (the usual), or "after" it
+        "Normalisation placed", "With normalisation on: normalise each hidden layer before its activation (the "
+        "original batch-norm recipe) or after it (on the activations). Compare the two on the same seed.",
+        kind="choice", name="norm_where", choices=NORM_WHERE, widget="select", column=0))
     output: str = setting("none", Setting(  # activation on the 10 outputs; "none" means raw logits
         "Output activation", "Function on the outputs. None with cross-entropy is standard; sigmoid goes with "
         "squared error or binary cross-entropy.",
@@ -95,10 +105,12 @@ class MLPSpec:
     def describe(self) -> str:
         """Short human name, e.g. '784-512-10 relu'."""
         extra = [self.activation]
+        if self.input_dropout:
+            extra.append(f"input dropout {self.input_dropout:g}")
         if self.dropout:
             extra.append(f"dropout {self.dropout:g}")
         if self.norm != "none":
-            extra.append(f"{self.norm}norm")
+            extra.append(f"{self.norm}norm" + (" after the activation" if self.norm_where == "after" else ""))
         return "-".join(map(str, self.sizes)) + " " + ", ".join(extra)
 
     def parameter_count(self) -> int:

@@ -14,7 +14,11 @@ PIXEL_MEAN, PIXEL_STD = 0.0, 1.0  # identity until `set_standardization` is call
 
 
 class MLP(nn.Module):
-    """784 → hidden… → 10 perceptron. `forward` returns logits (before the output activation)."""
+    """784 → hidden… → 10 perceptron. `forward` returns logits (before the output activation).
+
+    `layers` is [Dropout(input_dropout) if any] then per hidden layer Linear, [norm,] activation, [norm,]
+    [Dropout], and the output Linear; `linears()` gives the Linears whatever sits between them.
+    """
 
     def __init__(self, spec: MLPSpec):
         super().__init__()
@@ -23,14 +27,18 @@ class MLP(nn.Module):
         self.register_buffer("pixel_mean", torch.tensor(PIXEL_MEAN))
         self.register_buffer("pixel_std", torch.tensor(PIXEL_STD))
         layers: list[nn.Module] = []
+        if spec.input_dropout > 0:
+            # Only when asked: every other config keeps its `layers.N` names, so saved runs still load.
+            layers.append(nn.Dropout(spec.input_dropout))
         sizes = spec.sizes
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-2], sizes[1:-1])):
             layers.append(nn.Linear(fan_in, fan_out))
-            if spec.norm == "layer":
-                layers.append(nn.LayerNorm(fan_out))
-            elif spec.norm == "batch":
-                layers.append(nn.BatchNorm1d(fan_out))
+            norm = _norm(spec, fan_out)
+            if norm is not None and spec.norm_where == "before":
+                layers.append(norm)
             layers.append(_activation(spec))
+            if norm is not None and spec.norm_where == "after":
+                layers.append(norm)
             if spec.dropout > 0 and (spec.dropout_where == "all" or i == 0):
                 layers.append(nn.Dropout(spec.dropout))
         layers.append(nn.Linear(sizes[-2], sizes[-1]))
@@ -55,6 +63,14 @@ class MLP(nn.Module):
 
 ACTIVATION_MODULES: dict[str, type[nn.Module]] = {  # MLPSpec.activation → its module (the one table)
     "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
+
+
+def _norm(spec: MLPSpec, width: int) -> nn.Module | None:
+    if spec.norm == "layer":
+        return nn.LayerNorm(width)
+    if spec.norm == "batch":
+        return nn.BatchNorm1d(width)
+    return None
 
 
 def _activation(spec: MLPSpec) -> nn.Module:

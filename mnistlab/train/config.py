@@ -43,10 +43,9 @@ class TrainConfig:
         "Engine", "PyTorch, or the from-scratch NumPy engine whose every gradient is written by hand (SGD, "
         "ReLU/sigmoid only). Same maths, slower.", kind="choice", choices=ENGINES, widget="select", column=0))
     numpy_recipe: str = setting("mnistlab", Setting(  # "numpy-tutorial": numpy.org's MNIST tutorial, quirks included
-        "NumPy recipe", "NumPy engine only. mnistlab: the textbook maths in float32. numpy-tutorial: numpy.org's "
-        "'Deep learning on MNIST' to the digit: float64, one generator for the ±0.1 uniform init and the dropout "
-        "masks (integers 0/1, kept units doubled), no biases, error label − output, and its two quirks (the ReLU "
-        "derivative is 1 for every unit; the hidden error is masked but not doubled).",
+        "NumPy recipe", "NumPy engine only. mnistlab: textbook maths in float32. numpy-tutorial: numpy.org's 'Deep "
+        "learning on MNIST' to the digit: float64, its init and random stream, no biases, and its two quirks "
+        "(ReLU derivative 1 everywhere, hidden error not doubled).",
         kind="choice", name="numpy recipe", choices=NUMPY_RECIPES, widget="select", column=0))
     model: MLPSpec = nested(MLPSpec)
     optimizer: str = setting("sgd", Setting(  # sgd | momentum (SGD + momentum) | adam | adamw
@@ -63,6 +62,10 @@ class TrainConfig:
     weight_decay: float = setting(0.0, Setting(  # L2 (sgd/adam) or decoupled (adamw)
         "Weight decay", "Pulls weights towards zero at every step: a brake on overfitting.", low=0, high=1,
         step=1e-4, column=1))
+    max_norm: float | None = setting(None, Setting(  # None or 0: off; else each unit's incoming weights ≤ this
+        "Max-norm (0 = off)", "After every step, shrink each unit's incoming weights back to this length (L2 norm) "
+        "if longer: a cap, so a high learning rate with dropout cannot blow the weights up. Srivastava et al. "
+        "(2014) used 3 to 4; tiny values stop learning.", name="max-norm", low=0, high=1000, optional=True, ui_high=100, step=0.5, column=1))
     schedule: str = setting("none", Setting(  # none | step | cosine | onecycle (per step, warm-up 30% for onecycle)
         "Schedule", "How the learning rate changes during training. One-cycle warms up then anneals: usually the "
         "fastest to a good accuracy.", kind="choice", choices=SCHEDULES, widget="select", section="optimisation"))
@@ -72,6 +75,16 @@ class TrainConfig:
     step_gamma: float = setting(0.1, Setting(
         "Step schedule: multiply by", "Step schedule: the factor applied at each drop (0.1 = ten times smaller).",
         name="step_gamma", low=0, high=1, low_open=True, ui_low=0.01, step=0.05, column=1))
+    warmup_epochs: float = setting(0.0, Setting(  # linear ramp over these epochs (per step), then the schedule
+        "Warm-up epochs", "Raise the learning rate step by step from almost 0 over this many epochs (fractions "
+        "allowed), then follow the schedule: big steps on fresh random weights can throw a net off. One-cycle "
+        "warms up by itself.",
+        name="warm-up epochs", low=0, high=MAX_EPOCHS, ui_high=100, step=0.5, column=1))
+    ema: float = setting(0.0, Setting(  # decay of the weights' moving average; 0 = off
+        "Weight averaging (EMA decay, 0 = off)", "Keep a moving average of the weights, updated after every step "
+        "with this decay (0.999: roughly the last 1,000 steps), and evaluate, save and export the average instead "
+        "of the last weights: a smoother, often slightly better net. 0 turns it off.",
+        name="ema decay", low=0, high=1, high_open=True, ui_high=0.9999, step=0.001, column=1))
     batch_size: int = setting(64, Setting(  # images per optimizer step
         "Batch size", "Images per update. Small batches: many noisy steps per epoch; large batches: fewer, "
         "smoother steps and faster epochs.", kind="int", low=1, high=MAX_BATCH, scale="log", widget="select_slider",
@@ -85,6 +98,11 @@ class TrainConfig:
     label_smoothing: float = setting(0.0, Setting(  # only for ce
         "Label smoothing", "Aim for 0.9 instead of 1.0 on the right class: a less over-confident net, often a "
         "slightly better test accuracy.", low=0, high=1, high_open=True, ui_high=0.5, step=0.05, column=1))
+    mixup: float = setting(0.0, Setting(  # Beta(α, α) mixing of each batch with a shuffled copy; 0 = off
+        "Mixup (alpha, 0 = off)", "Blend each batch with a shuffled copy of itself, λ·image + (1 − λ)·other, λ from "
+        "Beta(alpha, alpha), scored on both labels in those shares. 0.2 is typical: training accuracy drops, test "
+        "accuracy often rises. Cross-entropy only.",
+        name="mixup", low=0, high=10, ui_high=2, step=0.1, column=2))
     augment: Augment = nested(Augment, flag_prefix="aug-", key_prefix="aug_")
     train_subset: float | int | None = setting(None, Setting(  # a count (int) or a fraction (float ≤ 1)
         "Train subset (images, 0 = all)", "Train on only the first N images (0 = all). Few images make "
@@ -132,6 +150,7 @@ class TrainConfig:
         if isinstance(subset, float) and subset > 1 and subset.is_integer():
             object.__setattr__(self, "train_subset", int(subset))
         check_settings(self)
+        _check_features(self)
         if self.engine == "numpy":
             _check_numpy_engine(self)
         elif self.numpy_recipe != "mnistlab":
@@ -172,6 +191,19 @@ class TrainConfig:
 NUMPY_ACTIVATIONS = NUMPY_ENGINE_ACTIVATIONS  # what the from-scratch engine implements
 
 
+def _check_features(config: TrainConfig) -> None:
+    """Combinations the settings' own ranges cannot refuse: mixup's loss, a warm-up with one-cycle.
+
+    A warm-up longer than the run is allowed: a run of 2 epochs may be continued to the 4 it was planned for.
+    """
+    if config.mixup and config.loss != "ce":
+        raise ConfigError(f"mixup needs the cross-entropy loss (loss ce), whose mixed targets it scores; got loss "
+                          f"{config.loss!r}: use loss ce or mixup 0.")
+    if config.warmup_epochs and config.schedule == "onecycle":
+        raise ConfigError("warm-up epochs must be 0 with the one-cycle schedule, which warms up by itself (over its "
+                          "first 30% of steps); use another schedule or warm-up epochs 0.")
+
+
 def _check_numpy_engine(config: TrainConfig) -> None:
     """The NumPy engine covers the tutorials' subset: dense + relu/sigmoid + dropout, SGD, mse/ce."""
     spec = config.model
@@ -190,6 +222,16 @@ def _check_numpy_engine(config: TrainConfig) -> None:
         problems.append(f"schedule {config.schedule!r} (use none)")
     if config.augment.active:
         problems.append("augmentation (use none)")
+    if spec.input_dropout:
+        problems.append(f"input dropout {spec.input_dropout:g} (use 0)")
+    if config.max_norm:
+        problems.append(f"max-norm {config.max_norm:g} (use 0)")
+    if config.warmup_epochs:
+        problems.append(f"warm-up epochs {config.warmup_epochs:g} (use 0)")
+    if config.ema:
+        problems.append(f"ema decay {config.ema:g} (use 0)")
+    if config.mixup:
+        problems.append(f"mixup {config.mixup:g} (use 0)")
     if config.device == "cuda":
         problems.append("device 'cuda' (the NumPy engine runs on the CPU)")
     if problems:

@@ -144,7 +144,7 @@ class _Population:
                     self._end_epoch(stopping, epoch)
                 if not self.active:
                     break
-                if config.schedule != "none":
+                if config.schedule != "none" or any(m.config.warmup_epochs for m in self.active):
                     self._schedule()
                 self._step(index)
                 self.global_step += 1
@@ -171,7 +171,7 @@ class _Population:
         for m in self.active:
             c = m.config
             m.lr = lr_at(c.schedule, c.lr, self.global_step, self.steps * c.epochs, self.steps, c.step_epochs,
-                         c.step_gamma)
+                         c.step_gamma, c.warmup_epochs)
             lrs.append(m.lr)
         self.opt.set_lr(lrs)
 

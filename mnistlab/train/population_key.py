@@ -11,13 +11,14 @@ the data, the tensor shapes or the loop must be equal (`shape_key`):
 - loop: batch_size, epochs (the same steps), loss, optimizer kind, schedule kind, device, engine.
 
 What may differ per member, each applied exactly as the normal trainer applies it: lr, momentum,
-weight_decay, label_smoothing, step_epochs, step_gamma (the schedule is evaluated per member), dropout
+weight_decay, label_smoothing, step_epochs, step_gamma, warmup_epochs (the schedule is evaluated per member), dropout
 and dropout_where (a per-member mask, 1 where a member has no dropout), init (each member is built by the
 normal model builder), seed (initial weights, shuffling, dropout masks) and shuffle (each its own order).
 
-Unbatchable: the NumPy engine, batch norm (its running statistics and batch coupling are per model) and
-augmentation (drawn per run on the device with the run's generator): `shape_key` marks them and
-`group_by_shape` trains each on its own.
+Unbatchable: the NumPy engine, batch norm (its running statistics and batch coupling are per model),
+augmentation and mixup (drawn per run on the device with the run's generator), input dropout and a norm
+after the activation (not in `StackedMLP`'s forward), max-norm and EMA (applied per model after its step):
+`shape_key` marks them and `group_by_shape` trains each on its own.
 """
 
 from __future__ import annotations
@@ -38,6 +39,16 @@ def unbatchable_reason(config: TrainConfig) -> str | None:
         return "batch norm keeps per-model running statistics"
     if config.augment.active:
         return "augmentation is drawn per run"
+    if config.model.input_dropout:
+        return "input dropout is not in the stacked models"
+    if config.model.norm != "none" and config.model.norm_where == "after":
+        return "a norm after the activation is not in the stacked models"
+    if config.max_norm:
+        return "max-norm is applied per model"
+    if config.ema:
+        return "the weights' moving average (EMA) is kept per model"
+    if config.mixup:
+        return "mixup is drawn per run"
     return None
 
 

@@ -1,6 +1,7 @@
 """What continuing a run needs: the training state after an epoch, captured from and restored into a stepper.
 
-A state is named tensors (the weights `model.*`, the optimizer's moments `optim.<param>.<key>`, the random
+A state is named tensors (the weights `model.*`, the optimizer's moments `optim.<param>.<key>`, with EMA on
+the weights' moving average `ema.*` (its copy's weights and buffers and `ema.n_averaged`), the random
 generators' states `rng.*` as uint8) plus JSON-ready `meta` (epoch, step counter, learning-rate scale,
 elapsed seconds, the optimizer's non-tensor values, the NumPy generator's state). No pickle anywhere.
 """

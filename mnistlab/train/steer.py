@@ -3,6 +3,9 @@
 The loop reads it between steps. A new learning rate takes effect at the next step and is recorded with
 that step. With a schedule, the schedule goes on from the new value: every later step's scheduled rate is
 multiplied by new / (the rate scheduled at the step of the change), so a cosine keeps decaying from there.
+A warm-up (`TrainConfig.warmup_epochs`) is a factor on top of that (`train.schedule`): a rate asked for
+during the warm-up is the one the warm-up goes on climbing to (the step of the change uses the asked
+rate times the warm-up's factor), and after it every asked rate is used as asked.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ class LrChange:
 
     step: int
     epoch: int
-    lr: float  # the rate asked for (what that step used)
+    lr: float  # the rate asked for (what that step used, times the warm-up's factor during a warm-up)
     scheduled: float  # the rate the schedule would have used at that step
     at: float  # where it falls on an epoch axis: epoch - 1 + (step within the epoch) / steps per epoch
 
