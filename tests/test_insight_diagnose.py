@@ -78,6 +78,9 @@ def test_vanishing_gradients_are_named_with_the_ratio_and_the_activation():
     assert diagnose_gradients([epoch(1, grads=[0.0, 0.1])]).startswith("Vanishing gradients: layer 1 gets no gradient")
     assert diagnose_gradients(healthy()) is None
     assert diagnose_gradients([{"epoch": 1, "train_loss": 0.3}]) is None  # nothing recorded: nothing to say
+    # Raw 0–255 pixels inflate layer 1's weight gradient 255-fold: the fade shows at the weakest hidden layer.
+    assert diagnose_gradients([epoch(1, grads=[0.06, 0.0075, 0.015, 0.06, 0.2])], "sigmoid").startswith(
+        "Vanishing gradients: layer 2 gets 1/27 of the output layer's gradient")
 
 
 def test_exploding_gradients_from_growth_nan_gradients_or_a_nan_loss():

@@ -38,6 +38,16 @@ class GradientFlow:
             return math.inf
         return float(last / first)
 
+    def weakest(self, row: int = -1) -> tuple[int, float]:
+        """(index, ratio) of the hidden layer whose gradient norm is the smallest against the output layer's.
+
+        Usually layer 1; a later one when large inputs (raw 0–255 pixels) inflate layer 1's weight gradient.
+        """
+        hidden = self.grad_norm[row, :-1]
+        index = int(np.nanargmin(hidden))
+        low, last = hidden[index], self.grad_norm[row, -1]
+        return index, math.inf if low == 0 else float(last / low)
+
 
 def _layer_rows(history: list[dict]) -> list[dict]:
     """Epochs with per-layer gradient statistics (not the epoch-0 row of the initial weights: no step yet)."""
@@ -93,7 +103,8 @@ def gradient_finding(history: list[dict], activation: str | None = None) -> Grad
     """Exploding or vanishing gradients in a run's history, or None.
 
     Exploding: a NaN/inf loss or gradient, or gradient norms growing ≥ EXPLODING_GROWTH× over the run.
-    Vanishing: layer 1's gradient norm ≥ VANISHING_RATIO× smaller than the output layer's at the last epoch.
+    Vanishing: a hidden layer's gradient norm (usually layer 1's) ≥ VANISHING_RATIO× smaller than the output
+    layer's at the last epoch.
     """
     for h in history:
         if h.get("train_loss") is not None and not math.isfinite(h["train_loss"]):
@@ -113,9 +124,10 @@ def gradient_finding(history: list[dict], activation: str | None = None) -> Grad
                                f"{_round_ratio(peak[-1] / peak[0])}× from epoch {flow.epochs[0]} to epoch "
                                f"{flow.epochs[-1]}; the steps are too large.",
                                "Lower the learning rate ten-fold or add batch normalisation.")
-    if len(flow.layers) < 2 or not (_finite(flow.grad_norm[-1, 0]) and _finite(flow.grad_norm[-1, -1])):
+    if (len(flow.layers) < 2 or not _finite(flow.grad_norm[-1, -1])
+            or not np.isfinite(flow.grad_norm[-1, :-1]).any()):
         return None
-    ratio = flow.first_to_last()
+    index, ratio = flow.weakest()
     if ratio < VANISHING_RATIO:
         return None
     share = "no gradient at all" if math.isinf(ratio) else f"1/{_round_ratio(ratio)} of the output layer's gradient"
@@ -124,7 +136,7 @@ def gradient_finding(history: list[dict], activation: str | None = None) -> Grad
     else:
         cause, advice = ("the signal shrinks at each layer on its way back",
                          "Try batch normalisation or He initialisation.")
-    return GradientFinding("vanishing", f"Vanishing gradients: layer 1 gets {share}; {cause}.", advice)
+    return GradientFinding("vanishing", f"Vanishing gradients: {flow.layers[index]} gets {share}; {cause}.", advice)
 
 
 def diagnose_gradients(history: list[dict], activation: str | None = None) -> str | None:
