@@ -24,6 +24,14 @@ def settings(config: TrainConfig) -> str:
         parts.append(f"{config.schedule} schedule")
     if config.label_smoothing:
         parts.append(f"label smoothing {config.label_smoothing:g}")
+    if config.warmup_epochs:
+        parts.append(f"warm-up {config.warmup_epochs:g} epochs")
+    if config.max_norm:
+        parts.append(f"max-norm {config.max_norm:g}")
+    if config.ema:
+        parts.append(f"EMA {config.ema:g}")
+    if config.mixup:
+        parts.append(f"mixup {config.mixup:g}")
     if config.augment.active:
         a = config.augment
         parts.append(f"augment rot {a.rotation:g}° shift {a.translate:g} scale {a.scale_min:g}–{a.scale_max:g}"
@@ -35,8 +43,30 @@ def settings(config: TrainConfig) -> str:
     if config.val_split:
         parts.append(f"val split {config.val_split:g} ({config.val_mode})")
     if config.engine == "numpy":
-        parts.append("NumPy engine")
+        parts.append("NumPy engine" + (", numpy.org tutorial recipe" if config.numpy_recipe != "mnistlab" else ""))
+    if not config.shuffle:
+        parts.append("files' order (no shuffle)")
+    if config.train_subset and config.subset_mode != "first":
+        seed = "" if config.subset_seed is None else f" {config.subset_seed}"
+        parts[parts.index(f"train subset {config.train_subset}")] += f" ({config.subset_mode}{seed})"
     return ", ".join(parts)
+
+
+def seed_runs(name: str) -> list[dict]:
+    """The preset's per-seed results (`SEEDS=… scripts/reproduce.sh`), by seed."""
+    files = sorted(ROOT.glob(f"docs/repro/{name}.seed-*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    return [json.loads(p.read_text()) for p in files]
+
+
+def measured(runs: list[dict]) -> tuple[str, str]:
+    """('**mean%** (min–max, seeds …)', 'mean s') over one or several runs of a preset."""
+    accs = [100 * r["test_accuracy"] for r in runs]
+    seconds = sum(r["train_seconds"] for r in runs) / len(runs)
+    if len(runs) == 1:
+        return f"**{accs[0]:.2f}%**", f"{seconds:.0f} s"
+    seeds = ", ".join(str(r["config"]["seed"]) for r in runs)
+    return (f"**{sum(accs) / len(accs):.2f}%** ({min(accs):.2f}–{max(accs):.2f}, seeds {seeds})",
+            f"{seconds:.0f} s each")
 
 
 def main() -> None:
@@ -44,13 +74,13 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for name, preset in PRESETS.items():
         path = ROOT / "docs" / "repro" / f"{name}.json"
-        if not path.exists():
+        runs = seed_runs(name) or ([json.loads(path.read_text())] if path.exists() else [])
+        if not runs:
             continue
-        result = json.loads(path.read_text())
-        config = TrainConfig.from_dict(result["config"])
+        config = TrainConfig.from_dict(runs[0]["config"])
         published = f"{100 * preset.published:.2f}%" if preset.published is not None else "—"
-        print(f"| `{name}` | {published} | **{100 * result['test_accuracy']:.2f}%** | "
-              f"{result['train_seconds']:.0f} s | {settings(config)} |")
+        accuracy, seconds = measured(runs)
+        print(f"| `{name}` | {published} | {accuracy} | {seconds} | {settings(config)} |")
 
 
 if __name__ == "__main__":

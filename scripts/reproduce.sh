@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Train every preset with its full published settings; one JSON result per preset in docs/repro/.
-# Usage: scripts/reproduce.sh [PRESET ...]   (default: all presets)
+# Usage: scripts/reproduce.sh [PRESET ...]            (default: all presets, each at its own seed)
+#        SEEDS="0 1 2" scripts/reproduce.sh PRESET ...  (one run per seed: docs/repro/PRESET.seed-K.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -8,9 +9,17 @@ out=docs/repro
 mkdir -p "$out"
 presets=("$@")
 [ ${#presets[@]} -gt 0 ] || mapfile -t presets < <($PY -c "from mnistlab.presets import PRESETS; print('\n'.join(PRESETS))")
+train() {  # train PRESET FILE [--seed K]: the CLI's JSON line, written whole or not at all
+  local name=$1 file=$2; shift 2
+  echo "== $name $* ($(git rev-parse --short HEAD), $(date -u +%FT%TZ))" >&2
+  $PY -m mnistlab train --preset "$name" --device cpu --runs-dir "${RUNS_DIR:-/tmp/mnistlab-repro-runs}" --json "$@" \
+    | tail -n 1 > "$file.tmp"
+  mv "$file.tmp" "$file"
+}
 for name in "${presets[@]}"; do
-  echo "== $name" >&2
-  $PY -m mnistlab train --preset "$name" --device cpu --runs-dir "${RUNS_DIR:-/tmp/mnistlab-repro-runs}" --json \
-    | tail -n 1 > "$out/$name.json.tmp"
-  mv "$out/$name.json.tmp" "$out/$name.json"
+  if [ -n "${SEEDS:-}" ]; then
+    for seed in $SEEDS; do train "$name" "$out/$name.seed-$seed.json" --seed "$seed"; done
+  else
+    train "$name" "$out/$name.json"
+  fi
 done
