@@ -126,6 +126,10 @@ class TrainConfig:
     val_mode: str = setting("last", Setting(  # "last" as Keras's validation_split does, or "random"
         "Validation taken from", "Validation images taken from the end of the training set (as Keras does) or at "
         "random.", kind="choice", name="validation mode", choices=VAL_MODES, widget="select", column=2))
+    test_every_epoch: bool = setting(True, Setting(  # False: the test set is scored once, after the last epoch
+        "Score the test set every epoch", "Score the test images after every epoch, for the curves. Off: only "
+        "once, after the last epoch, as a record's protocol asks (choose on validation, look at the test once).",
+        kind="bool", name="test every epoch", widget="toggle", column=2))
     shuffle: bool = setting(True, Setting(  # False: every epoch in the files' order, as a DataLoader without shuffle
         "Shuffle each epoch", "Draw a new order of the training images every epoch. Off: the fixed order of the "
         "files, as a DataLoader without shuffle=True or a plain for-loop.", kind="bool", widget="toggle",

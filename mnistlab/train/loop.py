@@ -192,7 +192,8 @@ def _train(config: TrainConfig, data: PreparedData, device: torch.device, emit: 
             epoch -= 1
             break
         val_loss, val_acc, _ = stepper.evaluate(data.val) if data.val is not None else (None, None, None)
-        test_loss, test_acc, confusion = stepper.evaluate(data.test)
+        scored = config.test_every_epoch or stopped or epoch == config.epochs
+        test_loss, test_acc, confusion = stepper.evaluate(data.test) if scored else (None, None, ())
         layers = tuple(stepper.layer_stats()) if stats else ()
         record = EpochEnded(epoch, config.epochs, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc,
                             stepper.lr, epoch_s, stepper.seen / max(epoch_s, 1e-9), elapsed, partial=stopped,

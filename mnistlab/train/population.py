@@ -247,14 +247,17 @@ class _Population:
         slots = [j for j, *_ in recorded]
         stack = self.stack if len(slots) == len(self.active) else self.stack.select(slots)
         val = evaluate_members(stack, self.data.val, self.config, self.device) if self.data.val is not None else None
-        test = evaluate_members(stack, self.data.test, self.config, self.device)
+        scored = [self.active[j].config.test_every_epoch or stopped or epoch == self.active[j].config.epochs
+                  for j, _, _, stopped in recorded]
+        test = (evaluate_members(stack, self.data.test, self.config, self.device) if any(scored)
+                else [(None, None, ())] * len(recorded))
         means = self.step_stats.means(slots) if self.record_stats else None
         for n, (j, loss, accuracy, stopped) in enumerate(recorded):
             m = self.active[j]
             self.stack.copy_to(j, m.model)
             m.elapsed += epoch_s
             val_loss, val_acc, _ = val[n] if val is not None else (None, None, None)
-            test_loss, test_acc, confusion = test[n]
+            test_loss, test_acc, confusion = test[n] if scored[n] else (None, None, ())
             layers = tuple(stats.layer_stats(m.model, self.probe, means[n])) if means is not None else ()
             record = EpochEnded(epoch, m.config.epochs, loss, accuracy, val_loss, val_acc, test_loss, test_acc,
                                 m.lr, epoch_s, self.seen / max(epoch_s, 1e-9), m.elapsed, partial=stopped,

@@ -8,7 +8,8 @@ the data, the tensor shapes or the loop must be equal (`shape_key`):
   subset draw or the validation split is random (`prepare_data` seeds them with `subset_seed` or `seed`);
 - model shape: hidden widths, activation (and leaky_relu's slope), norm, output activation, input_scale,
   outputs: one batched product per layer, one elementwise activation for all;
-- loop: batch_size, epochs (the same steps), loss, optimizer kind, schedule kind, device, engine.
+- loop: batch_size, epochs (the same steps), loss, optimizer kind, schedule kind, device, engine, and
+  test_every_epoch (the test set is scored for all members, or only after the last epoch).
 
 What may differ per member, each applied exactly as the normal trainer applies it: lr, momentum,
 weight_decay, label_smoothing, step_epochs, step_gamma, warmup_epochs (the schedule is evaluated per member), dropout
@@ -73,7 +74,7 @@ def shape_key(config: TrainConfig) -> tuple:
         ("output", m.output), ("input_scale", m.input_scale), ("outputs", m.outputs),
         ("batch_size", config.batch_size), ("epochs", config.epochs), ("loss", config.loss),
         ("optimizer", config.optimizer), ("schedule", config.schedule), ("device", config.device),
-        ("engine", config.engine),
+        ("engine", config.engine), ("test_every_epoch", config.test_every_epoch),
     )
 
 
