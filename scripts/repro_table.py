@@ -22,16 +22,9 @@ def settings(config: TrainConfig) -> str:
         parts.append({"raw": "raw 0–255 inputs", "standardize": "standardised inputs"}[m.input_scale])
     if config.schedule != "none":
         parts.append(f"{config.schedule} schedule")
-    if config.label_smoothing:
-        parts.append(f"label smoothing {config.label_smoothing:g}")
-    if config.warmup_epochs:
-        parts.append(f"warm-up {config.warmup_epochs:g} epochs")
-    if config.max_norm:
-        parts.append(f"max-norm {config.max_norm:g}")
-    if config.ema:
-        parts.append(f"EMA {config.ema:g}")
-    if config.mixup:
-        parts.append(f"mixup {config.mixup:g}")
+    extras = [("label smoothing", config.label_smoothing), ("warm-up epochs", config.warmup_epochs),
+              ("max-norm", config.max_norm), ("EMA", config.ema), ("mixup", config.mixup)]
+    parts += [f"{name} {value:g}" for name, value in extras if value]
     if config.augment.active:
         a = config.augment
         parts.append(f"augment rot {a.rotation:g}° shift {a.translate:g} scale {a.scale_min:g}–{a.scale_max:g}"

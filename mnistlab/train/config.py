@@ -226,16 +226,9 @@ def _check_numpy_engine(config: TrainConfig) -> None:
         problems.append(f"schedule {config.schedule!r} (use none)")
     if config.augment.active:
         problems.append("augmentation (use none)")
-    if spec.input_dropout:
-        problems.append(f"input dropout {spec.input_dropout:g} (use 0)")
-    if config.max_norm:
-        problems.append(f"max-norm {config.max_norm:g} (use 0)")
-    if config.warmup_epochs:
-        problems.append(f"warm-up epochs {config.warmup_epochs:g} (use 0)")
-    if config.ema:
-        problems.append(f"ema decay {config.ema:g} (use 0)")
-    if config.mixup:
-        problems.append(f"mixup {config.mixup:g} (use 0)")
+    extras = [("input dropout", spec.input_dropout), ("max-norm", config.max_norm),
+              ("warm-up epochs", config.warmup_epochs), ("ema decay", config.ema), ("mixup", config.mixup)]
+    problems += [f"{name} {value:g} (use 0)" for name, value in extras if value]
     if config.device == "cuda":
         problems.append("device 'cuda' (the NumPy engine runs on the CPU)")
     if problems:
