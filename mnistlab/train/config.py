@@ -113,8 +113,8 @@ class TrainConfig:
         "scikit-learn's train_test_split(random_state=subset seed) train part, in its shuffled order.",
         kind="choice", name="subset mode", choices=SUBSET_MODES, widget="select", column=2))
     subset_seed: int | None = setting(None, Setting(  # None: the run's seed
-        "Subset seed", "The seed of a random, stratified or scikit-learn subset (empty: the run's seed), so "
-        "runs with different seeds can share one subset.", kind="int", name="subset seed", low=0,
+        "Subset seed (0 = the run's seed)", "The seed of a random, stratified or scikit-learn subset, so runs "
+        "with different seeds can share one subset. On Train 0 means the run's seed; the CLI takes 0 as 0.", kind="int", name="subset seed", low=0,
         high=2**32 - 1, optional=True, step=1, column=2))
     test_subset: int | None = setting(None, Setting(  # evaluate on the first N test images only
         "Test subset (first N, 0 = all)", "Score on only the first N test images (0 = all 10,000).", kind="int",
