@@ -36,7 +36,8 @@ LESSONS: tuple[Lesson, ...] = (
            "The optimizer and batch size change the speed of learning, not what can be learned.", "train"),
     Lesson("Why deep sigmoid nets stall", ("seed003-vanishing", "seed003-relu"),
            "Inspect → Gradient flow: the sigmoid net's hidden layers get a tiny fraction of the output's gradient "
-           "(layer 1's looks larger only because raw 0–255 pixels multiply it).",
+           "(layer 1's looks larger only because raw 0–255 pixels multiply it). The ReLU twin either learns fast "
+           "or, on these raw pixels, loses its first layer in epoch 1: Diagnose says which.",
            "Vanishing gradients: sigmoids squash the signal at every layer; ReLU lets it through.", "inspect"),
     Lesson("Memorising 1,000 images", ("seed002-numpy",),
            "Results and Inspect → Diagnose: train accuracy races far ahead of test accuracy.",
