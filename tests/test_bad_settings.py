@@ -93,7 +93,7 @@ SETTING_CASES = [
                 drive=lambda at: (at.selectbox(key="preset").set_value(widgets.CUSTOM).run(),
                                   at.selectbox(key="cfg_engine").set_value("numpy").run(),
                                   at.selectbox(key="cfg_optimizer").set_value("adam").run())),
-    # The training extras: input dropout, the norm's place, max-norm, warm-up, EMA, mixup.
+    # The training extras: input dropout, the norm's place, max-norm, warm-up, EMA, mixup, adversarial training.
     SettingCase("input-dropout-one", lambda d, r: TrainConfig(model=MLPSpec(input_dropout=1.0)),
                 ("--input-dropout", "1"), "[0, 1)", values={"cfg_input_dropout": 1.0},
                 bounds=lambda at: at.slider(key="cfg_input_dropout").max < 1),
@@ -109,6 +109,9 @@ SETTING_CASES = [
                 bounds=lambda at: at.number_input(key="cfg_ema").max < 1),
     SettingCase("mixup-negative", lambda d, r: TrainConfig(mixup=-0.5), ("--mixup=-0.5",), "[0, 10]",
                 values={"cfg_mixup": -0.5}, bounds=lambda at: at.number_input(key="cfg_mixup").min == 0),
+    SettingCase("adversarial-push-zero", lambda d, r: TrainConfig(adversarial_eps=0.0), ("--adversarial-eps", "0"),
+                "(0, 100]", values={"cfg_adversarial_eps": 0.0},
+                bounds=lambda at: at.number_input(key="cfg_adversarial_eps").min > 0),
 ]
 SETTING_PATHS = ["core", "cli train", "dashboard"]
 

@@ -56,6 +56,8 @@ FEATURES = {  # the weights' moving average alone (on the hand-written SGD step)
     "ema+mixup+max-norm+warm-up+input dropout": dict(ema=0.95, mixup=0.3, max_norm=1.0, warmup_epochs=3,
                                                      input_dropout=0.2, optimizer="momentum", norm="batch",
                                                      norm_where="after"),
+    "ema+fgsm": dict(ema=0.9, adversarial="fgsm", adversarial_eps=0.1),
+    "ema+vat (its random probe from the saved generator)": dict(ema=0.9, adversarial="vat", adversarial_eps=2.0),
 }
 
 

@@ -15,6 +15,7 @@ from mnistlab.data.datasets import DATASETS
 from mnistlab.export import script_data, script_parts
 from mnistlab.export.script_parts import code
 from mnistlab.runs.handle import Run
+from mnistlab.train.adversarial import FGSM_SHARE, VAT_XI
 from mnistlab.train.config import TrainConfig
 
 
@@ -66,6 +67,12 @@ def settings(config: TrainConfig, classes: tuple[str, ...]) -> str:
     if config.mixup:
         lines.append(f"MIXUP = {config.mixup!r}  # alpha of mixup: each batch blended with a shuffled copy, "
                      "share ~ Beta(alpha, alpha)")
+    if config.adversarial == "fgsm":
+        lines.append(f"ADVERSARIAL_EPS = {config.adversarial_eps!r}  # fgsm: every pixel pushed this far along the "
+                     "sign of the loss gradient")
+    elif config.adversarial == "vat":
+        lines += [f"ADVERSARIAL_EPS = {config.adversarial_eps!r}  # vat: the L2 length of each image's push",
+                  f"VAT_XI = {VAT_XI!r}  # vat: the L2 length of the probe that finds the push's direction"]
     lines += [f"LABEL_SMOOTHING = {config.label_smoothing!r}  # share of each target spread over all classes "
               "(0: plain one-hot)",
               f"SEED = {config.seed}  # the initial weights, the batch order and the subset draw",
@@ -77,6 +84,29 @@ def settings(config: TrainConfig, classes: tuple[str, ...]) -> str:
                      f"({config.val_mode})")
     lines.append(f"TEST_SUBSET = {config.test_subset!r}  # None: every test image; else the first N")
     return "\n".join(lines)
+
+
+def backward_lines(config: TrainConfig) -> str:
+    """The forward and backward pass of one batch: the loss (mixup's two shares), adversarial copies' too."""
+    def loss_of(logits: str) -> str:
+        return (f"share * loss_fn({logits}, y) + (1 - share) * loss_fn({logits}, y[perm])" if config.mixup
+                else f"loss_fn({logits}, y)")
+
+    if config.adversarial == "fgsm":
+        lines = ("x = x.detach().requires_grad_(True)  # fgsm needs the loss gradient at the pixels\n"
+                 f"logits = model(x)\nloss = {loss_of('logits')}\noptimizer.zero_grad()\n"
+                 f"(loss * {1 - FGSM_SHARE!r}).backward()\n"
+                 "x_adv = (x + ADVERSARIAL_EPS * x.grad.sign()).detach()  # every pixel pushed the harmful way\n"
+                 "logits_adv = model(x_adv)  # the pushed copy, scored on the same labels\n"
+                 f"(({loss_of('logits_adv')}) * {FGSM_SHARE!r}).backward()\n")
+    elif config.adversarial == "vat":
+        lines = (f"logits = model(x)\nloss = {loss_of('logits')}\noptimizer.zero_grad()\n"
+                 "(loss + vat_penalty(model, x, logits, gen)).backward()  # the prediction kept under a push\n")
+    else:
+        lines = f"logits = model(x)\nloss = {loss_of('logits')}\noptimizer.zero_grad()\nloss.backward()\n"
+    if config.mixup:
+        lines += "y = torch.where(share >= 0.5, y, y[perm])  # accuracy counts the larger share's label\n"
+    return lines
 
 
 def train_function(config: TrainConfig) -> str:
@@ -91,9 +121,7 @@ def train_function(config: TrainConfig) -> str:
     mix = ("perm, share = torch.randperm(len(y), device=y.device, generator=gen), shares[i]\n"
            "x = share * x + (1 - share) * x[perm]  # mixup: a blend of two images, scored on both labels\n"
            ) if config.mixup else ""
-    loss = ("loss = share * loss_fn(logits, y) + (1 - share) * loss_fn(logits, y[perm])\n"
-            "y = torch.where(share >= 0.5, y, y[perm])  # accuracy counts the larger share's label\n"
-            if config.mixup else "loss = loss_fn(logits, y)\n")
+    backward = backward_lines(config)
     after = ""
     if config.max_norm:
         after += ("with torch.no_grad():  # max-norm: each row of W (one unit's incoming weights) to length ≤ MAX_NORM\n"
@@ -111,8 +139,7 @@ def train_function(config: TrainConfig) -> str:
             "correct = torch.zeros((), dtype=torch.int64, device=labels.device)\n"
             "for i in range(steps):\n" + indent(
                 f"{set_lr}idx = order[i * BATCH_SIZE:(i + 1) * BATCH_SIZE]\nx, y = images[idx], labels[idx]\n"
-                f"{batch_aug}{mix}logits = model(x)\n{loss}optimizer.zero_grad()\nloss.backward()\n"
-                f"optimizer.step()\n{after}loss_sum += loss.detach() * len(y)\ncorrect += (logits.argmax(1) == y).sum()\n"
+                f"{batch_aug}{mix}{backward}optimizer.step()\n{after}loss_sum += loss.detach() * len(y)\ncorrect += (logits.argmax(1) == y).sum()\n"
                 "step += 1\n", "    ") +
             "return loss_sum.item() / len(labels), correct.item() / len(labels), step")
     ema = ", ema" if config.ema else ""
@@ -262,7 +289,8 @@ def script_for(config: TrainConfig, classes: tuple[str, ...], run_id: str, filen
              script_parts.subset(config.subset_mode if config.train_subset is not None else "first"),
              script_parts.validation(config.val_mode) if config.val_split else "",
              script_data.augment(config.augment) if config.augment.active else "",
-             script_parts.MIXUP if config.mixup else "", train_function(config), TEST, main_function(config),
+             script_parts.MIXUP if config.mixup else "", script_parts.VAT if config.adversarial == "vat" else "",
+             train_function(config), TEST, main_function(config),
              'if __name__ == "__main__":\n    main()']
     return "\n\n".join(parts[:3]) + "\n\n\n" + "\n\n\n".join(p for p in parts[3:] if p) + "\n"
 

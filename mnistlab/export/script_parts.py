@@ -201,6 +201,28 @@ MIXUP = code('''
     ''')
 
 
+VAT = code('''
+    def unit_per_image(d):
+        """Each image's tensor scaled to L2 length 1."""
+        return d / d.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (d.dim() - 1)))
+
+
+    def kl(p_logits, q_logits):
+        """Mean KL(softmax(p) ‖ softmax(q)) over the batch, p held fixed."""
+        p_log = F.log_softmax(p_logits.detach(), dim=1)
+        return (p_log.exp() * (p_log - F.log_softmax(q_logits, dim=1))).sum(1).mean()
+
+
+    def vat_penalty(model, x, logits, gen):
+        """Virtual adversarial training (Miyato et al.): KL(p(x) ‖ p(x + r)) for the push r of L2 length
+        ADVERSARIAL_EPS that changes the prediction most, found by one power iteration from a random probe."""
+        d = torch.randn(x.shape, device=x.device, generator=gen, dtype=x.dtype)
+        d = (VAT_XI * unit_per_image(d)).requires_grad_(True)
+        (grad,) = torch.autograd.grad(kl(logits, model(x + d)), d)
+        return kl(logits, model(x + ADVERSARIAL_EPS * unit_per_image(grad.detach())))
+    ''')
+
+
 def subset(mode: str) -> str:
     """`subset(images, labels, size, seed)`: mnistlab's draw of a training subset in `mode` (`Split.subset`)."""
     how = {"first": "The first n training images", "random": "A random draw of n training images",

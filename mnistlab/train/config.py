@@ -26,6 +26,7 @@ DEVICES = ("auto", "cpu", "cuda")
 SUBSET_MODES = ("first", "random", "stratified", "sklearn")
 NUMPY_RECIPES = ("mnistlab", "numpy-tutorial")
 VAL_MODES = ("last", "random")
+ADVERSARIAL_KINDS = ("none", "fgsm", "vat")  # see mnistlab.train.adversarial
 MAX_EPOCHS = 10_000
 MAX_BATCH = 65_536
 MAX_ITEMS = 10_000_000  # images in a split, as the IDX reader allows: a larger subset is a typo
@@ -103,6 +104,17 @@ class TrainConfig:
         "Beta(alpha, alpha), scored on both labels in those shares. 0.2 is typical: training accuracy drops, test "
         "accuracy often rises. Cross-entropy only.",
         name="mixup", low=0, high=10, ui_high=2, step=0.1, column=2))
+    adversarial: str = setting("none", Setting(  # none | fgsm | vat, see mnistlab.train.adversarial
+        "Adversarial training", "Also train on copies of each batch pushed the way that fools the net most: "
+        "fgsm moves every pixel by ε along the loss gradient's sign and scores both halves (Goodfellow et al. "
+        "2014); vat finds the push of length ε that most changes the prediction and asks the net to keep its "
+        "answer (Miyato et al. 2018, about 2.7× the time per step). A regulariser, not an augmentation: no "
+        "image is shifted or warped.", kind="choice", choices=ADVERSARIAL_KINDS, widget="select", column=2))
+    adversarial_eps: float = setting(0.1, Setting(  # fgsm: per pixel (L∞); vat: L2 length per image; 0–1 units
+        "Adversarial push (ε)", "How far adversarial training pushes each image, in pixel units (0–1): per pixel "
+        "for fgsm (0.1 to 0.25 typical), as the whole image's L2 length for vat (1 to 3 typical, an image is "
+        "about 9 long).", name="adversarial eps", low=0, high=100, low_open=True, ui_low=0.01, ui_high=5, step=0.05,
+        column=2))
     augment: Augment = nested(Augment, flag_prefix="aug-", key_prefix="aug_")
     train_subset: float | int | None = setting(None, Setting(  # a count (int) or a fraction (float ≤ 1)
         "Train subset (images, 0 = all)", "Train on only the first N images (0 = all). Few images make "
@@ -203,6 +215,9 @@ def _check_features(config: TrainConfig) -> None:
     if config.mixup and config.loss != "ce":
         raise ConfigError(f"mixup needs the cross-entropy loss (loss ce), whose mixed targets it scores; got loss "
                           f"{config.loss!r}: use loss ce or mixup 0.")
+    if config.adversarial == "vat" and (config.loss != "ce" or config.model.output == "sigmoid"):
+        raise ConfigError("adversarial vat compares softmax predictions, so it needs loss ce and output none or "
+                          "softmax; use those, adversarial fgsm, or adversarial none.")
     if config.warmup_epochs and config.schedule == "onecycle":
         raise ConfigError("warm-up epochs must be 0 with the one-cycle schedule, which warms up by itself (over its "
                           "first 30% of steps); use another schedule or warm-up epochs 0.")
@@ -229,6 +244,8 @@ def _check_numpy_engine(config: TrainConfig) -> None:
     extras = [("input dropout", spec.input_dropout), ("max-norm", config.max_norm),
               ("warm-up epochs", config.warmup_epochs), ("ema decay", config.ema), ("mixup", config.mixup)]
     problems += [f"{name} {value:g} (use 0)" for name, value in extras if value]
+    if config.adversarial != "none":
+        problems.append(f"adversarial {config.adversarial!r} (use none)")
     if config.device == "cuda":
         problems.append("device 'cuda' (the NumPy engine runs on the CPU)")
     if problems:

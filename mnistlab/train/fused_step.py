@@ -21,13 +21,13 @@ ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
 def fused_supported(config: TrainConfig) -> bool:
     """Whether `config` is one the hand-written step computes exactly (else autograd + torch.optim run).
 
-    Input dropout and mixup change the forward pass, so they take autograd. The warm-up (a learning rate),
+    Input dropout, mixup and adversarial training change the forward pass, so they take autograd. The warm-up (a learning rate),
     max-norm and EMA (after the update) are applied by `TorchStepper` around either step.
     """
     m = config.model
     return (config.engine == "torch" and config.optimizer == "sgd" and config.loss == "ce"
             and m.activation in ACTIVATIONS and m.dropout == 0 and m.input_dropout == 0 and m.norm == "none"
-            and m.output in ("none", "softmax") and not config.mixup)
+            and m.output in ("none", "softmax") and not config.mixup and config.adversarial == "none")
 
 
 class FusedSGD:

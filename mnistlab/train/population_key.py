@@ -17,7 +17,7 @@ and dropout_where (a per-member mask, 1 where a member has no dropout), init (ea
 normal model builder), seed (initial weights, shuffling, dropout masks) and shuffle (each its own order).
 
 Unbatchable: the NumPy engine, batch norm (its running statistics and batch coupling are per model),
-augmentation and mixup (drawn per run on the device with the run's generator), input dropout and a norm
+augmentation and mixup (drawn per run on the device with the run's generator), adversarial training, input dropout and a norm
 after the activation (not in `StackedMLP`'s forward), max-norm and EMA (applied per model after its step):
 `shape_key` marks them and `group_by_shape` trains each on its own.
 """
@@ -50,6 +50,8 @@ def unbatchable_reason(config: TrainConfig) -> str | None:
         return "the weights' moving average (EMA) is kept per model"
     if config.mixup:
         return "mixup is drawn per run"
+    if config.adversarial != "none":
+        return "adversarial copies are made per model"
     return None
 
 

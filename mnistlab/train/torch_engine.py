@@ -1,7 +1,8 @@
 """The PyTorch training step: data resident on the device, batches cut by index, no DataLoader.
 
 Around the optimizer step sit the config's training extras, each applied here: mixup blends the batch
-first (λ ~ Beta(α, α) per step, drawn for the epoch from the stepper's generator); after the step the
+first (λ ~ Beta(α, α) per step, drawn for the epoch from the stepper's generator); adversarial training
+adds its pushed copies to the backward pass (`train.adversarial`); after the step the
 max-norm constraint caps every unit's incoming weights, then the weights' moving average (EMA) takes
 them in; `set_lr` applies the warm-up's factor. With EMA on, the average is the model that is evaluated,
 saved and exported (`eval_model`); the per-layer statistics describe the trained weights themselves.
@@ -20,6 +21,7 @@ from mnistlab.data.split import Split
 from mnistlab.models.inputs import EVAL_BATCH, to_inputs
 from mnistlab.models.torch_mlp import MLP, build_model, eval_mode
 from mnistlab.train import layer_stats as stats
+from mnistlab.train.adversarial import fgsm_backward, vat_backward
 from mnistlab.train.config import TrainConfig
 from mnistlab.train.fused_step import FusedSGD, fused_supported
 from mnistlab.train.losses import compute_loss
@@ -146,14 +148,25 @@ class TorchStepper:
             lam = self.lams[index]
             perm = torch.randperm(len(y), device=self.device, generator=self.gen)
             x, other = lam * x + (1 - lam) * x[perm], y[perm]
-        logits = self.model(x)
-        loss = compute_loss(logits, y, self.config.loss, self.config.model.output, self.config.label_smoothing)
-        if self.mixup:
-            loss = lam * loss + (1 - lam) * compute_loss(logits, other, self.config.loss, self.config.model.output,
-                                                         self.config.label_smoothing)
-            y = torch.where(lam >= 0.5, y, other)  # training accuracy counts the dominant label
+        def loss_of(logits: torch.Tensor) -> torch.Tensor:
+            loss = compute_loss(logits, y, self.config.loss, self.config.model.output, self.config.label_smoothing)
+            if self.mixup:
+                loss = lam * loss + (1 - lam) * compute_loss(logits, other, self.config.loss,
+                                                             self.config.model.output, self.config.label_smoothing)
+            return loss
+
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        kind, eps = self.config.adversarial, self.config.adversarial_eps
+        if kind == "fgsm":
+            logits, loss = fgsm_backward(self.model, x, loss_of, eps)
+        elif kind == "vat":
+            logits, loss = vat_backward(self.model, x, loss_of, eps, self.gen)
+        else:
+            logits = self.model(x)
+            loss = loss_of(logits)
+            loss.backward()
+        if self.mixup:
+            y = torch.where(lam >= 0.5, y, other)  # training accuracy counts the dominant label
         if self.step_stats.wants_grads(index):
             self.step_stats.add_grad_norms(stats.torch_grad_norms(self.weights))
         sample_update = self.step_stats.wants_update(index)
