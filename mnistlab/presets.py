@@ -1,29 +1,12 @@
-"""Presets: the classic tutorial recipes, each with the figure its source published."""
+"""Presets: the classic tutorial recipes, each with the figure its source published, then the record recipes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mnistlab.errors import ConfigError
 from mnistlab.models.spec import MLPSpec
+from mnistlab.preset import Preset as Preset  # re-exported: where presets are looked up
+from mnistlab.record_presets import BEST_MLP_SHORT, RECORDS
 from mnistlab.train.config import Augment, TrainConfig
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A named recipe: its config, what it teaches and its published test accuracy."""
-
-    name: str
-    title: str
-    lesson: str  # what a learner should watch and what it teaches
-    config: TrainConfig
-    published: float | None  # test accuracy the recipe's source reports (None: none published)
-    source: str  # where the recipe comes from
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "title": self.title, "lesson": self.lesson, "published": self.published,
-                "source": self.source, "config": self.config.to_dict()}
-
 
 KERAS = dict(init="glorot_uniform")  # Keras's Dense default: glorot-uniform weights, zero biases
 
@@ -111,6 +94,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            TrainConfig(model=MLPSpec(hidden=(1024,)), optimizer="adam", lr=2e-3, schedule="onecycle",
                        batch_size=128, epochs=3, label_smoothing=0.1),
            None, "mnistlab"),
+    *RECORDS,
+    BEST_MLP_SHORT,
 ]}
 
 

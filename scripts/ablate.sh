@@ -14,9 +14,9 @@ mkdir -p "$out"
 declare -A OFF=(
   [recipe]="" [no-input-dropout]="--input-dropout 0" [no-dropout]="--dropout 0" [no-max-norm]="--max-norm 0"
   [no-ema]="--ema 0" [no-warm-up]="--warmup-epochs 0" [no-label-smoothing]="--label-smoothing 0"
-  [no-mixup]="--mixup 0" [no-augment]="--augment none"
+  [no-mixup]="--mixup 0" [no-augment]="--augment none" [no-adversarial]="--adversarial none"
 )
-variants=${ONLY:-recipe no-input-dropout no-dropout no-max-norm no-ema no-warm-up no-label-smoothing no-mixup no-augment}
+variants=${ONLY:-recipe no-input-dropout no-dropout no-max-norm no-ema no-warm-up no-label-smoothing no-mixup no-augment no-adversarial}
 for variant in $variants; do
   echo "== $name $variant ($(git rev-parse --short HEAD), $(date -u +%FT%TZ))" >&2
   # shellcheck disable=SC2086  # OFF's flags are meant to split

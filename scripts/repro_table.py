@@ -25,6 +25,8 @@ def settings(config: TrainConfig) -> str:
     extras = [("label smoothing", config.label_smoothing), ("warm-up epochs", config.warmup_epochs),
               ("max-norm", config.max_norm), ("EMA", config.ema), ("mixup", config.mixup)]
     parts += [f"{name} {value:g}" for name, value in extras if value]
+    if config.adversarial != "none":
+        parts.append(f"{config.adversarial} adversarial ε {config.adversarial_eps:g}")
     if config.augment.active:
         a = config.augment
         parts.append(f"augment rot {a.rotation:g}° shift {a.translate:g} scale {a.scale_min:g}–{a.scale_max:g}"
@@ -37,6 +39,8 @@ def settings(config: TrainConfig) -> str:
         parts.append(f"val split {config.val_split:g} ({config.val_mode})")
     if config.engine == "numpy":
         parts.append("NumPy engine" + (", numpy.org tutorial recipe" if config.numpy_recipe != "mnistlab" else ""))
+    if not config.test_every_epoch:
+        parts.append("test scored once")
     if not config.shuffle:
         parts.append("files' order (no shuffle)")
     if config.train_subset and config.subset_mode != "first":

@@ -1,0 +1,42 @@
+"""The record presets build, train and record: one epoch of each on a subset (the full runs are scripts/reproduce.sh's)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mnistlab.experiment import run_experiment
+from mnistlab.lessons import LESSONS
+from mnistlab.presets import PRESETS, preset_changes
+from mnistlab.record_presets import BEST_MLP, BEST_MLP_SHORT, PROTOCOL, RECORDS
+from mnistlab.runs.store import RunStore
+
+
+@pytest.mark.parametrize("preset", RECORDS, ids=lambda p: p.name)
+def test_each_record_preset_trains_one_epoch_on_a_subset_and_is_stored(preset, tiny_data_dir, runs_dir):
+    config = preset.config.with_(epochs=1, train_subset=300, device="cpu")
+    store = RunStore(runs_dir)
+    result = run_experiment(config, preset=preset.name, store=store, data_dir=tiny_data_dir)
+    run = store.open(result.run_id)
+    assert run.info.status == "finished" and run.info.preset == preset.name
+    assert list(run.info.preset_changes) == preset_changes(config, preset.name)
+    assert "epochs 60 → 1" in run.info.preset_changes and not run.info.is_preset  # a changed run is not the record
+    (epoch,) = run.history()
+    assert epoch["train_loss"] > 0 and 0 < epoch["test_accuracy"] <= 1  # the one test score, after the last epoch
+    assert run.model().spec == preset.config.model
+
+
+@pytest.mark.parametrize("preset", RECORDS, ids=lambda p: p.name)
+def test_each_record_preset_follows_the_protocol_and_says_so(preset):
+    assert PRESETS[preset.name] is preset
+    assert not preset.config.test_every_epoch and preset.config.val_split == 0  # all 60,000 images, test once
+    assert PROTOCOL in preset.lesson
+    assert not preset.config.augment.active or preset.name != "best-mlp"  # best-mlp: no augmentation
+
+
+def test_the_guided_path_ends_on_the_short_record_run():
+    last = LESSONS[-1]
+    assert last.title == "How far can an MLP go?" and last.presets == ("best-mlp-short",)
+    assert "best-mlp" in last.watch and "README" in last.watch
+    # The shortened preset is best-mlp with fewer epochs and the test scored every epoch, for the curve.
+    assert preset_changes(BEST_MLP_SHORT.config, "best-mlp") == ["epochs 60 → 4", "test_every_epoch False → True"]
+    assert BEST_MLP_SHORT.config.with_(epochs=BEST_MLP.config.epochs, test_every_epoch=False) == BEST_MLP.config
