@@ -170,7 +170,8 @@ def run_experiment(config: TrainConfig, *, preset: str | None = None, store: Run
     # Bad input (no GPU, too big a model, missing data, impossible subset, an unusable store) fails here,
     # before a run exists.
     device = pick_device("cpu" if config.engine == "numpy" else config.device)
-    check_training_fits(config.model, config.batch_size, device)
+    check_training_fits(config.model, config.batch_size, device, graphs=2 if config.adversarial == "vat" else 1,
+                        extra_copies=1 if config.ema else 0)
     data = data or prepare_data(config, data_dir)
     config = fit_to_classes(config, data.test.classes)
     store.check_usable()

@@ -37,10 +37,14 @@ def model_bytes(spec: MLPSpec) -> int:
     return spec.parameter_count() * FLOAT_BYTES
 
 
-def training_bytes(spec: MLPSpec, batch_size: int) -> int:
-    """Bytes a training run needs: parameter copies plus one batch's activations (forward and backward)."""
-    activations = 3 * batch_size * sum(spec.sizes) * FLOAT_BYTES
-    return TRAIN_COPIES * model_bytes(spec) + activations
+def training_bytes(spec: MLPSpec, batch_size: int, graphs: int = 1, extra_copies: int = 0) -> int:
+    """Bytes a training run needs: parameter copies plus one batch's activations (forward and backward).
+
+    `graphs`: forward passes whose activations are alive at once (2 for VAT: the clean and the pushed batch);
+    `extra_copies`: parameter copies beyond the usual six (1 for the weights' moving average).
+    """
+    activations = 3 * batch_size * sum(spec.sizes) * FLOAT_BYTES * graphs
+    return (TRAIN_COPIES + extra_copies) * model_bytes(spec) + activations
 
 
 def _gb(n: float) -> str:
@@ -62,7 +66,8 @@ def check_model_fits(spec: MLPSpec, device: torch.device | str = "cpu") -> None:
     check_fits(model_bytes(spec), device, f"this model ({spec.parameter_count():,} parameters)")
 
 
-def check_training_fits(spec: MLPSpec, batch_size: int, device: torch.device | str = "cpu") -> None:
-    """Refuse a run that cannot fit before anything is allocated or stored."""
-    check_fits(training_bytes(spec, batch_size), device,
+def check_training_fits(spec: MLPSpec, batch_size: int, device: torch.device | str = "cpu", graphs: int = 1,
+                        extra_copies: int = 0) -> None:
+    """Refuse a run that cannot fit before anything is allocated or stored (see `training_bytes`)."""
+    check_fits(training_bytes(spec, batch_size, graphs, extra_copies), device,
                f"training this model ({spec.parameter_count():,} parameters) with batch {batch_size}")

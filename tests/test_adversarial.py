@@ -134,3 +134,13 @@ def test_train_help_explains_both_kinds(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--adversarial {none,fgsm,vat}" in text and "--adversarial-eps" in text
     assert "Goodfellow" in text and "Miyato" in text
+
+
+def test_the_memory_check_counts_vats_second_graph_and_the_emas_copy():
+    from mnistlab.memory import FLOAT_BYTES, model_bytes, training_bytes
+
+    spec = MLPSpec(hidden=(1024, 1024))
+    plain = training_bytes(spec, 128)
+    activations = 3 * 128 * sum(spec.sizes) * FLOAT_BYTES
+    assert training_bytes(spec, 128, graphs=2) == plain + activations  # clean and pushed batch alive at once
+    assert training_bytes(spec, 128, extra_copies=1) == plain + model_bytes(spec)  # the moving average
