@@ -19,8 +19,9 @@ BEST_MLP = Preset(
     "How far a plain MLP goes on unaltered digits: three ReLU layers of 1,024, SGD with momentum on a cosine "
     "schedule after a 1-epoch warm-up, a max-norm cap, an average of the weights (EMA), and virtual adversarial "
     "training (each image's prediction must survive the push of length 2 that changes it most). No image is "
-    "shifted or warped, no dropout. " + PROTOCOL + " README → Reproduction gives three seeds; docs/records "
-    "says what each ingredient gave.",
+    "shifted or warped, no dropout. " + PROTOCOL + " Measured: 99.19% test accuracy, the mean of seeds 0, 1 "
+    "and 2 (99.17–99.21%), 22 to 26 minutes each on a 2-core CPU (README → Record MLPs); docs/records says what "
+    "each ingredient gave.",
     TrainConfig(model=MLPSpec(hidden=(1024, 1024, 1024)), optimizer="momentum", momentum=0.9, lr=0.05,
                 batch_size=128, schedule="cosine", warmup_epochs=1.0, ema=0.999, max_norm=3.5, adversarial="vat",
                 adversarial_eps=2.0, epochs=60, test_every_epoch=False),

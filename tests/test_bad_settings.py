@@ -177,4 +177,4 @@ def test_bad_setting(case, path_name, tiny_data_dir, runs_dir, capsys, request):
 
 def test_counts():
     """The README's "N bad settings tried": cases × paths."""
-    assert (len(SETTING_CASES), len(SETTING_PATHS)) == (17, 3)
+    assert (len(SETTING_CASES), len(SETTING_PATHS)) == (18, 3)

@@ -6,7 +6,7 @@ Two recipes, on the pixels the net sees (0–1 units, before the model's own inp
 - vat (Miyato et al. 2018, virtual adversarial training): r is the direction, of L2 length ε per image,
   that most changes the net's prediction (one power iteration from a random direction, from the stepper's
   generator); the loss is loss(x) + KL(p(x) ‖ p(x + r)). It needs no labels for the push, only the net's
-  own prediction, and costs about 2.7 plain steps.
+  own prediction. Measured here, a 3×1024 epoch with vat takes about twice as long as without.
 Both call `backward` themselves and return the clean logits and clean loss, for the running figures.
 """
 

@@ -105,11 +105,9 @@ class TrainConfig:
         "accuracy often rises. Cross-entropy only.",
         name="mixup", low=0, high=10, ui_high=2, step=0.1, column=2))
     adversarial: str = setting("none", Setting(  # none | fgsm | vat, see mnistlab.train.adversarial
-        "Adversarial training", "Also train on copies of each batch pushed the way that fools the net most: "
-        "fgsm moves every pixel by ε along the loss gradient's sign and scores both halves (Goodfellow et al. "
-        "2014); vat finds the push of length ε that most changes the prediction and asks the net to keep its "
-        "answer (Miyato et al. 2018, about 2.7× the time per step). A regulariser, not an augmentation: no "
-        "image is shifted or warped.", kind="choice", choices=ADVERSARIAL_KINDS, widget="select", column=2))
+        "Adversarial training", "Also train on each batch pushed the way that fools the net most: fgsm moves every "
+        "pixel ε along the loss gradient's sign (Goodfellow et al. 2014); vat pushes by ε where the answer changes "
+        "most and keeps it (Miyato et al. 2018). No image is warped.", kind="choice", choices=ADVERSARIAL_KINDS, widget="select", column=2))
     adversarial_eps: float = setting(0.1, Setting(  # fgsm: per pixel (L∞); vat: L2 length per image; 0–1 units
         "Adversarial push (ε)", "How far adversarial training pushes each image, in pixel units (0–1): per pixel "
         "for fgsm (0.1 to 0.25 typical), as the whole image's L2 length for vat (1 to 3 typical, an image is "
