@@ -319,7 +319,7 @@ def test_draw_a_digit_and_inspect_the_vanishing_gradients(server, chromium, shot
 # browser to open it while it trains, ending at chance ("did not learn").
 STALLED = {
     "tiny": "preset=fast&lr=10&hidden=64&epochs=300",
-    "real": "preset=fast&lr=10&hidden=256&train_subset=12000&epochs=8",
+    "real": "preset=fast&lr=10&hidden=256&train_subset=12000&epochs=3",
     "readme": "preset=fast&lr=10&epochs=3",
 }
 
