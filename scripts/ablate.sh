@@ -15,6 +15,7 @@ declare -A OFF=(
   [recipe]="" [no-input-dropout]="--input-dropout 0" [no-dropout]="--dropout 0" [no-max-norm]="--max-norm 0"
   [no-ema]="--ema 0" [no-warm-up]="--warmup-epochs 0" [no-label-smoothing]="--label-smoothing 0"
   [no-mixup]="--mixup 0" [no-augment]="--augment none" [no-adversarial]="--adversarial none"
+  [no-hflip]="--no-aug-hflip"
 )
 variants=${ONLY:-recipe no-input-dropout no-dropout no-max-norm no-ema no-warm-up no-label-smoothing no-mixup no-augment no-adversarial}
 for variant in $variants; do
