@@ -19,7 +19,8 @@ def test_each_record_preset_trains_one_epoch_on_a_subset_and_is_stored(preset, t
     run = store.open(result.run_id)
     assert run.info.status == "finished" and run.info.preset == preset.name
     assert list(run.info.preset_changes) == preset_changes(config, preset.name)
-    assert f"epochs {preset.config.epochs} → 1" in run.info.preset_changes and not run.info.is_preset  # a changed run is not the record
+    # A changed run is not the record.
+    assert f"epochs {preset.config.epochs} → 1" in run.info.preset_changes and not run.info.is_preset
     (epoch,) = run.history()
     assert epoch["train_loss"] > 0 and 0 < epoch["test_accuracy"] <= 1  # the one test score, after the last epoch
     assert run.model().spec == preset.config.model
