@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from mnistlab.data.augment_spec import Augment
 from mnistlab.presets import PRESETS
 from mnistlab.train.config import TrainConfig
 
@@ -28,9 +29,7 @@ def settings(config: TrainConfig) -> str:
     if config.adversarial != "none":
         parts.append(f"{config.adversarial} adversarial ε {config.adversarial_eps:g}")
     if config.augment.active:
-        a = config.augment
-        parts.append(f"augment rot {a.rotation:g}° shift {a.translate:g} scale {a.scale_min:g}–{a.scale_max:g}"
-                     + (" + original" if a.concat_original else ""))
+        parts.append(augment_settings(config.augment))
     if config.train_subset:
         parts.append(f"train subset {config.train_subset}")
     if config.test_subset:
@@ -47,6 +46,19 @@ def settings(config: TrainConfig) -> str:
         seed = "" if config.subset_seed is None else f" {config.subset_seed}"
         parts[parts.index(f"train subset {config.train_subset}")] += f" ({config.subset_mode}{seed})"
     return ", ".join(parts)
+
+
+def augment_settings(a: Augment) -> str:
+    """The augmentation's active parts, e.g. 'augment rot 25° shift 0.1 scale 0.8–1.2 + original'."""
+    steps = []
+    if a.affine:
+        steps.append(f"rot {a.rotation:g}° shift {a.translate:g} scale {a.scale_min:g}–{a.scale_max:g}"
+                     + (f" shear {a.shear:g}°" if a.shear else ""))
+    if a.elastic_alpha:
+        steps.append(f"elastic α {a.elastic_alpha:g} σ {a.elastic_sigma:g}")
+    if a.hflip:
+        steps.append("left-right flip")
+    return "augment " + ", ".join(steps) + (" + original" if a.concat_original else "")
 
 
 def seed_runs(name: str) -> list[dict]:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from mnistlab.experiment import run_experiment
 from mnistlab.lessons import LESSONS
 from mnistlab.presets import PRESETS, preset_changes
-from mnistlab.record_presets import BEST_MLP, BEST_MLP_SHORT, PROTOCOL, RECORDS
+from mnistlab.record_presets import BEST_FASHION, BEST_MLP, BEST_MLP_SHORT, PROTOCOL, RECORDS
 from mnistlab.runs.store import RunStore
+from mnistlab.train.config import TrainConfig
+
+RECORDS_DIR = Path(__file__).resolve().parents[1] / "docs" / "records"
 
 
 @pytest.mark.parametrize("preset", RECORDS, ids=lambda p: p.name)
@@ -41,3 +47,15 @@ def test_the_guided_path_ends_on_the_short_record_run():
     # The shortened preset is best-mlp with fewer epochs and the test scored every epoch, for the curve.
     assert preset_changes(BEST_MLP_SHORT.config, "best-mlp") == ["epochs 60 → 4", "test_every_epoch False → True"]
     assert BEST_MLP_SHORT.config.with_(epochs=BEST_MLP.config.epochs, test_every_epoch=False) == BEST_MLP.config
+
+
+def test_best_fashion_is_the_screened_recipe_on_all_60000_images():
+    """The preset ships the config that won on validation (docs/records), less the held-out split."""
+    screened = json.loads((RECORDS_DIR / "best-fashion-screen" / "2x2048-mixup0.2-flip-60.json").read_text())
+    config = TrainConfig.from_dict({**screened["config"], "val_split": 0.0, "device": "auto"})
+    assert BEST_FASHION.config == config
+    assert BEST_FASHION.config.dataset == "fashion-mnist" and BEST_FASHION.config.augment.hflip
+    # It beat every other 60-epoch screening run on validation at the last epoch.
+    last_val = {path.stem: json.loads(path.read_text())["history"][-1]["val_accuracy"]
+                for path in (RECORDS_DIR / "best-fashion-screen").glob("*-60.json")}
+    assert max(last_val, key=last_val.get) == "2x2048-mixup0.2-flip-60" and len(last_val) >= 10
