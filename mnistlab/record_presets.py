@@ -42,7 +42,7 @@ BEST_FASHION = Preset(
     "How far a plain MLP goes on clothes: best-mlp's optimiser (SGD with momentum, cosine after a 1-epoch "
     "warm-up, max-norm, EMA) on two ReLU layers of 2,048, each batch blended with a shuffled copy of itself "
     "(mixup 0.2) and half the images mirrored left to right. No adversarial training: on clothes it slowed "
-    "learning and gave no more than mixup. " + PROTOCOL + " Of the 12 recipes screened for 60 epochs it "
+    "learning and gave no more than mixup. " + PROTOCOL + " Of the 10 recipes screened for 60 epochs it "
     "reached the best validation accuracy, 90.98% (docs/records, best-fashion). Measured: 91.31% test accuracy, "
     "the mean of seeds 0, 1 and 2 (91.25–91.43%), 24 to 26 minutes each on a 2-core CPU (README → Record MLPs).",
     BEST_MLP.config.with_(dataset="fashion-mnist", hidden=(2048, 2048), adversarial="none",
