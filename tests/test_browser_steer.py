@@ -41,7 +41,10 @@ def test_lower_the_learning_rate_of_a_live_job_then_pause_and_resume_it(tiny_ser
         # A fragment redraw can replace (or for a moment duplicate) a button under the click: press until it shows.
         resume = page.locator(".st-key-resume button")
         poll(lambda: resume.count() or press(page.locator(".st-key-pause button")), "the Resume button", 30, 1.0)
-        held = position(page)
+        # The step in flight when Pause was pressed still ends (and the view may show it a redraw later):
+        # wait for the count to hold still, then it must stay still.
+        held = poll(lambda: (a := position(page)) and (time.sleep(1.5) or position(page) == a) and a,
+                    "the paused job to stop stepping", 30)
         time.sleep(2.5)  # a few redraws of the live view
         assert position(page) == held  # paused: no steps
         poll(lambda: (not resume.count()) or press(resume), "Resume to take", 30, 1.0)
