@@ -12,14 +12,14 @@ from mnistlab.presets import PRESETS, Preset, get_preset
 from mnistlab.runs.importing import import_paths
 from mnistlab.runs.store import RunInfo, RunStore
 from mnistlab.train.config import Augment, TrainConfig
-from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress
+from mnistlab.train.events import EpochEnded, Event, Paused, RunFailed, RunFinished, RunStarted, StepProgress
 from mnistlab.train.loop import TrainResult, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DATASETS", "MLP", "PRESETS", "Augment", "ConfigError", "DataError", "DeviceError", "EpochEnded", "Evaluation",
-    "Event", "ExperimentResult", "MLPSpec", "MnistlabError", "Prediction", "PreparedImage", "Preset", "RunFailed", "RunFinished", "RunInfo",
+    "Event", "ExperimentResult", "MLPSpec", "MnistlabError", "Paused", "Prediction", "PreparedImage", "Preset", "RunFailed", "RunFinished", "RunInfo",
     "RunStarted", "RunStore", "RunStoreError", "Split", "StepProgress", "TrainConfig", "TrainResult", "build_model", "continued_config",
     "dataset_info", "evaluate", "export_run", "get_preset", "import_paths", "is_present", "load_split", "predict_image",
     "predict_run",

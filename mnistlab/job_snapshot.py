@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from mnistlab.eta import Eta
 from mnistlab.train.config import TrainConfig
-from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress
+from mnistlab.train.events import EpochEnded, Event, Paused, RunFailed, RunFinished, RunStarted, StepProgress
 
 ACTIVE = ("queued", "running")
 # "stalled": trained to the end but never beat guessing; "cancelled": stopped while queued, no run
@@ -103,6 +103,8 @@ def apply_event(snap: JobSnapshot, event: Event, wall_s: float, stopping: bool =
                                        else traced(snap.accuracy_trace, (at, accuracy))),
                        eta_s=eta.estimate(done, event.epochs * event.steps_per_epoch, event.steps_per_epoch,
                                           event.epochs - event.epoch + 1))
+    if isinstance(event, Paused):  # a Resume may have come in between: then it only moves the position
+        return replace(snap, epoch=event.epoch, step=event.step, message="paused" if snap.paused else snap.message)
     if isinstance(event, EpochEnded):
         eta.epoch(event.epoch, event.elapsed_s, wall_s)
         row = {k: v for k, v in event.__dict__.items() if k not in HEAVY}

@@ -183,7 +183,7 @@ class JobQueue:
         with self._lock:
             job = self._steerable(job_id, owner, admin, "pause")
             job.steer.pause()
-            job.snap = replace(job.snap, paused=True, message="paused")
+            job.snap = replace(job.snap, paused=True, message="pausing…")  # "paused" once it holds (Paused)
             return job.snap
 
     def resume(self, job_id: str, owner: str | None = None, admin: bool = False) -> JobSnapshot:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from browser_helpers import poll, press, set_number, settle
+from browser_helpers import poll, press, progress, set_number, settle
 from test_browser import RUN_S, Server, assert_clean, browsing, position, runs, serving, visit
 
 pytestmark = pytest.mark.browser
@@ -41,10 +41,12 @@ def test_lower_the_learning_rate_of_a_live_job_then_pause_and_resume_it(tiny_ser
         # A fragment redraw can replace (or for a moment duplicate) a button under the click: press until it shows.
         resume = page.locator(".st-key-resume button")
         poll(lambda: resume.count() or press(page.locator(".st-key-pause button")), "the Resume button", 30, 1.0)
-        # The step in flight when Pause was pressed still ends (and the view may show it a redraw later):
-        # wait for the count to hold still, then it must stay still.
-        held = poll(lambda: (a := position(page)) and (time.sleep(1.5) or position(page) == a) and a,
-                    "the paused job to stop stepping", 30)
+        # The step in flight still ends; "· pausing…" turns to "· paused" when the job holds, at its exact step.
+        held_by = time.monotonic() + RUN_S  # under load a step and an epoch's end can take as long as an epoch
+        while not ((reading := progress(page)) and reading[1].endswith("· paused")):
+            assert time.monotonic() < held_by, f"the job did not hold in {RUN_S} s; its bar says {reading}"
+            time.sleep(0.15)
+        held = position(page)
         time.sleep(2.5)  # a few redraws of the live view
         assert position(page) == held  # paused: no steps
         poll(lambda: (not resume.count()) or press(resume), "Resume to take", 30, 1.0)

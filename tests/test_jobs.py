@@ -358,8 +358,10 @@ def test_pause_holds_a_job_and_a_new_learning_rate_is_recorded_at_its_step(tiny_
     with pytest.raises(jobs_module.JobPermissionError, match="only its owner"):
         queue.pause(job, owner="web-bb")
     paused = queue.pause(job, owner="web-aa")
-    assert paused.paused and paused.message == "paused"
-    time.sleep(0.5)  # the step in flight ends, its progress is reported
+    assert paused.paused and paused.message == "pausing…"  # the step in flight still ends
+    deadline = time.monotonic() + 30
+    while queue.snapshot(job).message != "paused" and time.monotonic() < deadline:  # the loop holds: Paused
+        time.sleep(0.02)
     held = _steps(queue.snapshot(job))
     time.sleep(1.0)
     assert _steps(queue.snapshot(job)) == held  # a paused job makes no steps

@@ -37,6 +37,16 @@ class StepProgress:
 
 
 @dataclass(frozen=True)
+class Paused:
+    """Pause took hold: the loop waits before its next step until Resume (or Stop), `step` steps of `epoch` done."""
+
+    epoch: int  # 1-based
+    epochs: int
+    step: int  # steps done in this epoch (0: it holds before the epoch's first step)
+    steps_per_epoch: int
+
+
+@dataclass(frozen=True)
 class EpochEnded:
     """One epoch done, with its metrics (None where that split is not used)."""
 
@@ -82,7 +92,7 @@ class RunFailed:
     extra: dict = field(default_factory=dict)
 
 
-Event = RunStarted | StepProgress | EpochEnded | RunFinished | RunFailed
+Event = RunStarted | StepProgress | Paused | EpochEnded | RunFinished | RunFailed
 Subscriber = Callable[[Event], None]
 
 

@@ -17,7 +17,16 @@ from mnistlab.errors import RunStoreError
 from mnistlab.models.torch_mlp import MLP
 from mnistlab.train.cancel import stop_status
 from mnistlab.train.config import TrainConfig
-from mnistlab.train.events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepProgress, Subscriber
+from mnistlab.train.events import (
+    EpochEnded,
+    Event,
+    Paused,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StepProgress,
+    Subscriber,
+)
 from mnistlab.train.prepare import PreparedData, prepare_data
 from mnistlab.train.resume import StateSaver, TrainingState, capture
 from mnistlab.train.schedule import lr_at
@@ -163,6 +172,8 @@ def _train(config: TrainConfig, data: PreparedData, device: torch.device, emit: 
             scheduled = lr_at(config.schedule, config.lr, global_step, total_steps, steps, config.step_epochs,
                               config.step_gamma)
             if steer is not None:
+                if steer.paused:  # where it holds, exactly (progress reports are throttled)
+                    emit(Paused(epoch, config.epochs, index, steps))
                 start += steer.wait_while_paused(cancel)  # a pause is not training time
                 if cancel is not None and cancel.is_set():
                     break
