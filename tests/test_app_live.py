@@ -158,7 +158,8 @@ def test_the_owner_steers_a_live_job_and_sees_the_mark_on_its_curves(env):
     assert not at.exception, at.exception
     at.button(key="pause").click().run()
     assert queue().snapshot(job).paused and at.button(key="resume")  # the button turns into Resume
-    assert "paused" in at.dataframe[0].value["In line"].tolist() if at.dataframe else True
+    assert "paused" in at.dataframe[0].value["In line"].tolist()  # and the server's jobs table says so
+    assert queue().snapshot(job).message in ("pausing…", "paused")  # the live bar: pausing… until it holds
     at.select_slider(key="steer_lr").set_value(0.001).run()
     at.button(key="resume").click().run()
     assert not queue().snapshot(job).paused
