@@ -362,6 +362,7 @@ def test_pause_holds_a_job_and_a_new_learning_rate_is_recorded_at_its_step(tiny_
     deadline = time.monotonic() + 30
     while queue.snapshot(job).message != "paused" and time.monotonic() < deadline:  # the loop holds: Paused
         time.sleep(0.02)
+    assert queue.snapshot(job).message == "paused"
     held = _steps(queue.snapshot(job))
     time.sleep(1.0)
     assert _steps(queue.snapshot(job)) == held  # a paused job makes no steps
