@@ -174,3 +174,16 @@ def test_the_owner_steers_a_live_job_and_sees_the_mark_on_its_curves(env):
     done = queue().wait(job, WAIT)
     changes = [c for row in RunStore(env[1]).open(done.run_id).history() for c in row.get("lr_changes", [])]
     assert [c["lr"] for c in changes] == [0.001]
+
+
+def test_the_server_skips_streamlits_full_collection_after_every_frame():
+    """Streamlit's default gc.collect(2) after each script run, at a live frame a second per watching browser,
+    held a job back several times over on 2 cores (scripts/watching_cost.py measures it; README)."""
+    import tomllib
+    from pathlib import Path
+
+    from streamlit import config as streamlit_config
+
+    settings = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    assert settings["runner"]["postScriptGC"] is False
+    assert streamlit_config.get_option("runner.postScriptGC") is not None  # the option this Streamlit reads

@@ -1,4 +1,6 @@
-"""The live training view: a fragment that polls a job snapshot once a second and draws it.
+"""The live training view: a fragment that polls a job snapshot once a second and draws it, and a second one
+that redraws its curves every CHART_S (building plotly figures is the costly part of a frame, and the training
+thread shares this process with every watching browser).
 
 Workers never call Streamlit; this fragment only reads `JobQueue` snapshots. Start and Stop are
 `on_click` callbacks, so a click acts before the page redraws.
@@ -25,7 +27,8 @@ from mnistlab.train.config import TrainConfig
 from ui import cache, charts, state, widgets
 
 log = logging.getLogger("mnistlab.ui")
-POLL_S = 1.0  # refresh period of the live view, seconds
+POLL_S = 1.0  # refresh period of the live view's bar and numbers, seconds
+CHART_S = 3.0  # refresh period of its curves, seconds
 ADMIN_ENV = "MNISTLAB_ADMIN"  # "1" on the server: every session may stop any job and delete any run
 STEER_KEY, STEER_JOB = "steer_lr", "steer_lr_job"  # the live learning-rate slider, and the job it shows
 NOT_YOURS = "Watching another session's job: only its owner can stop it."
@@ -235,22 +238,34 @@ def draw(job_id: str) -> None:
         steering(snap)
     _metrics(snap)
     _outcome(snap)
-    _charts(snap)
+
+
+def draw_curves(job_id: str) -> None:
+    """The live view's loss and accuracy curves of `job_id`, once it has any."""
+    snap = cache.job_queue().get(job_id)
+    if snap is not None and snap.status not in ("queued", "cancelled") and (snap.history or snap.trace):
+        _charts(snap)
 
 
 def live_view(job_id: str) -> None:
-    """Draw `job_id`, refreshing every POLL_S while it is queued or running, and the whole page at each change
-    of status (queued → running → done): the page's other parts follow, and the refresh timer is set anew."""
+    """Draw `job_id`, refreshing every POLL_S (its curves every CHART_S) while it is queued or running, and the
+    whole page at each change of status (queued → running → done): the page's other parts follow, and the
+    refresh timers are set anew."""
     first = cache.job_queue().get(job_id)
     drawn = first.status if first else None
+    active = drawn in ACTIVE
 
     def frame() -> None:
         state.guard(lambda: draw(job_id))
         now = cache.job_queue().get(job_id)
-        if drawn in ACTIVE and now is not None and now.status != drawn:
-            st.rerun()  # a full run draws the new status, with (or, once done, without) the timer
+        if active and now is not None and now.status != drawn:
+            st.rerun()  # a full run draws the new status, with (or, once done, without) the timers
 
-    st.fragment(frame, run_every=POLL_S if drawn in ACTIVE else None)()
+    def curves() -> None:
+        state.guard(lambda: draw_curves(job_id))
+
+    st.fragment(frame, run_every=POLL_S if active else None)()
+    st.fragment(curves, run_every=CHART_S if active else None)()
 
 
 def _follow() -> None:
