@@ -92,8 +92,8 @@ def preset_card(name: str) -> None:
     ready = cache.present(config.dataset)
     with st.container(border=True, height="stretch"):
         st.markdown(f"**{preset.title}**")
-        figure = (f":green-badge[published {preset.published:.1%}]" if preset.published is not None
-                  else ":gray-badge[no published figure]")
+        colour = "green" if preset.published is not None else "orange" if preset.target is not None else "gray"
+        figure = f":{colour}-badge[{preset.figure()}]"
         st.markdown(f"{figure} :blue-badge[{state.dataset_label(config.dataset)}] "
                     f":violet-badge[{config.epochs} epochs]")
         st.caption(preset.lesson)

@@ -35,22 +35,24 @@ def outcome(info) -> None:
         st.info(text[0].upper() + text[1:], icon=":material/move_to_inbox:")
 
 
-def published_figure(info) -> float | None:
-    """The preset's published test accuracy, only for a run of that preset's recipe unchanged."""
+def benchmark(info) -> tuple[str, float] | None:
+    """What to compare with, only for a run of a preset's recipe unchanged: its published figure or its target."""
     preset = PRESETS.get(info.preset or "")
     if preset is None or preset.config.dataset != info.dataset or not info.is_preset:
         return None
-    return preset.published
+    if preset.published is not None:
+        return "published", preset.published
+    return ("target", preset.target) if preset.target is not None else None
 
 
 def headline(info, ev) -> None:
-    published = published_figure(info)
+    against = benchmark(info)
     cols = st.columns(5)
     cols[0].metric("Test accuracy", f"{ev.accuracy:.2%}",
-                   delta=f"{ev.accuracy - published:+.2%} vs published {published:.1%}" if published else None,
-                   delta_color="normal" if published else "off",
-                   help=None if published or not info.preset else
-                   "Not compared with the preset's published figure: this run changed its recipe.")
+                   delta=f"{ev.accuracy - against[1]:+.2%} vs {against[0]} {against[1]:.1%}" if against else None,
+                   delta_color="normal" if against else "off",
+                   help=None if against or not info.preset else
+                   "Not compared with the preset's published figure or target: this run changed its recipe.")
     cols[1].metric("Test loss", f"{ev.loss:.4f}")
     cols[2].metric("Epochs", info.epochs_done)
     cols[3].metric("Training time", live.duration(info.train_seconds))

@@ -15,7 +15,8 @@ def settings(dataset: str) -> str:
     preset = widgets.preset_picker()
     if preset in PRESETS:
         p = PRESETS[preset]
-        figure = f" Published test accuracy: **{p.published:.1%}**." if p.published is not None else ""
+        figure = (f" Published test accuracy: **{p.published:.1%}**." if p.published is not None else
+                  f" Target: **≥ {p.target:.1%}** test accuracy." if p.target is not None else "")
         st.caption(f"{p.lesson}{figure}  \nSource: {p.source}.")
     model, optimisation, data = st.columns(3, gap="large")
     with model:

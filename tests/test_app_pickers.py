@@ -60,6 +60,13 @@ def test_published_figure_only_for_a_run_of_the_recipe_as_published(runs, env):
     assert "vs published" in metric.delta
 
 
+def test_a_record_run_is_compared_with_its_target(runs, env):
+    RunStore(env[1]).update(runs["best"], preset="best-mlp-augment", preset_changes=[])  # no published figure
+    at = app("results", query={"run": runs["best"]})
+    metric = next(m for m in at.metric if m.label == "Test accuracy")
+    assert metric.delta.endswith("vs target 99.4%")
+
+
 def test_compare_table_fits_and_charts_the_comparable_test_loss(runs):
     at = app("compare")
     table = at.dataframe[0].value

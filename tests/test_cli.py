@@ -97,6 +97,10 @@ def test_presets_json_lists_every_preset_with_its_published_figure():
     names = {p["name"]: p for p in presets}
     assert {"seed000-mlp", "seed002-numpy", "seed003-vanishing", "seed004-fashion", "fast"} <= set(names)
     assert names["seed003-vanishing"]["published"] == 0.2144
+    # A record preset has no published figure: it shows the target it is built to pass.
+    assert names["best-mlp-augment"]["published"] is None and names["best-mlp-augment"]["target"] == 0.994
+    line = next(x for x in cli("presets").stdout.splitlines() if x.startswith("best-mlp-augment "))
+    assert line.endswith("target ≥ 99.4%")
 
 
 def test_usage_errors_exit_2():

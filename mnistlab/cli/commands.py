@@ -23,8 +23,7 @@ def presets(args: argparse.Namespace) -> int:
         print(jsonout.dumps([p.to_dict() for p in PRESETS.values()]))
         return 0
     for p in PRESETS.values():
-        published = f"published {100 * p.published:.2f}%" if p.published is not None else "no published figure"
-        print(f"{p.name:<22} {p.config.dataset:<13} {p.config.model.describe():<34} {published}")
+        print(f"{p.name:<22} {p.config.dataset:<13} {p.config.model.describe():<34} {p.figure()}")
     return 0
 
 
