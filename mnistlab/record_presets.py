@@ -33,7 +33,7 @@ BEST_MLP_SHORT = Preset(
     "best-mlp-short", "best-mlp shortened to 4 epochs: the record recipe's first minutes",
     "The best-mlp recipe (virtual adversarial training, EMA, max-norm, cosine) for 4 epochs instead of 60, "
     "scoring the test set every epoch so the curve shows. It passes most short recipes within minutes; the "
-    "full preset and its three-seed table (README → Reproduction) show where 60 epochs take it.",
+    "full preset and its three-seed table (README → Record MLPs) show where 60 epochs take it.",
     BEST_MLP.config.with_(epochs=4, test_every_epoch=True),
     None, "mnistlab: best-mlp with 4 epochs")
 
