@@ -11,11 +11,13 @@ presets=("$@")
 [ ${#presets[@]} -gt 0 ] || mapfile -t presets < <($PY -c "from mnistlab.presets import PRESETS; print('\n'.join(PRESETS))")
 train() {  # train PRESET FILE [--seed K]: the CLI's JSON line, written whole or not at all
   local name=$1 file=$2; shift 2
-  echo "== $name $* ($(git rev-parse --short HEAD), $(date -u +%FT%TZ))" >&2
+  local commit; commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- mnistlab || echo +uncommitted)
+  echo "== $name $* ($commit, $(date -u +%FT%TZ))" >&2
   # A run that stalls (seed003's lesson) exits 2 but still prints its JSON: keep it; anything else fails.
   $PY -m mnistlab train --preset "$name" --device cpu --runs-dir "${RUNS_DIR:-/tmp/mnistlab-repro-runs}" --json "$@" \
     | tail -n 1 > "$file.tmp" || true
   $PY -c "import json, sys; json.load(open(sys.argv[1]))['test_accuracy']" "$file.tmp"
+  $PY scripts/provenance.py "$file.tmp" "$commit"  # the commit, machine and versions, in the JSON
   mv "$file.tmp" "$file"
 }
 for name in "${presets[@]}"; do

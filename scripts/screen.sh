@@ -9,7 +9,8 @@ PY=${PY:-.venv/bin/python}
 name=$1 variant=$2; shift 2
 out=docs/records/$name
 mkdir -p "$out"
-echo "== $name $variant ($(git rev-parse --short HEAD), $(date -u +%FT%TZ)): $*" >&2
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- mnistlab || echo +uncommitted)
+echo "== $name $variant ($commit, $(date -u +%FT%TZ)): $*" >&2
 { $PY -m mnistlab train "$@" --val-split 0.16667 --val-mode last --no-test-every-epoch \
     --device cpu --runs-dir "${RUNS_DIR:-/tmp/mnistlab-screen-runs}" --json 2>&1 1>&3 \
     | sed -uE 's/test [0-9.]+%/test (not shown)/g' >&2; } 3>&1 | tail -n 1 > "$out/$variant.json.tmp" || true
@@ -21,4 +22,5 @@ for epoch in run["history"]:
     epoch.pop("layers", None)
 json.dump(run, open(path, "w"), indent=1)
 PY
+$PY scripts/provenance.py "$out/$variant.json.tmp" "$commit"  # the commit, machine and versions, in the JSON
 mv "$out/$variant.json.tmp" "$out/$variant.json"
