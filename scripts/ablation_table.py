@@ -2,8 +2,9 @@
 
 Usage: python scripts/ablation_table.py NAME            one recipe: a row per variant, with its best epoch and time
        python scripts/ablation_table.py NAME NAME ...   several recipes side by side: a column each (the README's)
-A variant's number is its validation accuracy after the last epoch, and its change from its recipe's. Validation
-only: the test set is not what an ablation measures.
+A variant's number is its validation accuracy after the last epoch, and its change from its recipe's; a variant
+joined by + (no-ema+no-max-norm) has several ingredients off at once. Validation only: the test set is not what
+an ablation measures.
 """
 
 import json
@@ -35,9 +36,14 @@ def last_val(run: dict) -> float:
     return run["history"][-1]["val_accuracy"]
 
 
+def has(config: dict, variant: str) -> bool:
+    """Whether the recipe has every ingredient the variant turns off (no-ema+no-max-norm: both)."""
+    return all(HAS[part](config) for part in variant.split("+"))
+
+
 def cell(runs: dict[str, dict], variant: str) -> str:
     if variant not in runs:
-        return "not run" if HAS[variant](runs["recipe"]["config"]) else "(not in the recipe)"
+        return "not run" if has(runs["recipe"]["config"], variant) else "(not in the recipe)"
     val = last_val(runs[variant])
     return f"{100 * val:.2f}%" if variant == "recipe" else f"{100 * val:.2f}% ({100 * (val - last_val(runs['recipe'])):+.2f})"
 

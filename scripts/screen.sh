@@ -13,7 +13,7 @@ commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- mnistlab || echo 
 echo "== $name $variant ($commit, $(date -u +%FT%TZ)): $*" >&2
 { $PY -m mnistlab train "$@" --val-split 0.16667 --val-mode last --no-test-every-epoch \
     --device cpu --runs-dir "${RUNS_DIR:-/tmp/mnistlab-screen-runs}" --json 2>&1 1>&3 \
-    | sed -uE 's/test [0-9.]+%/test (not shown)/g' >&2; } 3>&1 | tail -n 1 > "$out/$variant.json.tmp" || true
+    | sed -uE 's/test (accuracy )?[0-9.]+%/test (not shown)/g' >&2; } 3>&1 | tail -n 1 > "$out/$variant.json.tmp" || true
 $PY - "$out/$variant.json.tmp" <<'PY'
 import json, sys
 path = sys.argv[1]
