@@ -49,12 +49,14 @@ def test_the_guided_path_ends_on_the_short_record_run():
     assert BEST_MLP_SHORT.config.with_(epochs=BEST_MLP.config.epochs, test_every_epoch=False) == BEST_MLP.config
 
 
-def test_best_fashion_is_the_screened_recipe_on_all_60000_images():
-    """The preset ships the config that won on validation (docs/records), less the held-out split."""
+def test_best_fashion_starts_from_the_screened_recipe():
+    """The recipe that won on validation (docs/records) is the ablation's recipe row; test_record_ablations checks
+    that the preset is that row less what the ablation took out."""
     screened = json.loads((RECORDS_DIR / "best-fashion-screen" / "2x2048-mixup0.2-flip-60.json").read_text())
-    config = TrainConfig.from_dict({**screened["config"], "val_split": 0.0, "device": "auto"})
-    assert BEST_FASHION.config == config
+    recipe_row = json.loads((RECORDS_DIR / "best-fashion-60" / "recipe.json").read_text())
+    assert screened["config"] == recipe_row["config"]
     assert BEST_FASHION.config.dataset == "fashion-mnist" and BEST_FASHION.config.augment.hflip
+    assert BEST_FASHION.config.mixup == screened["config"]["mixup"] and BEST_FASHION.config.model.hidden == (2048, 2048)
     # It beat every other 60-epoch screening run on validation at the last epoch.
     last_val = {path.stem: json.loads(path.read_text())["history"][-1]["val_accuracy"]
                 for path in (RECORDS_DIR / "best-fashion-screen").glob("*-60.json")}
