@@ -45,8 +45,8 @@ BEST_FASHION = Preset(
     "learning and gave no more than mixup. " + PROTOCOL + " Of the 10 recipes screened for 60 epochs it "
     "reached the best validation accuracy, 90.98% (docs/records, best-fashion). Measured: 91.31% test accuracy, "
     "the mean of seeds 0, 1 and 2 (91.25–91.43%), 24 to 26 minutes each on a 2-core CPU (README → Record MLPs).",
-    BEST_MLP.config.with_(dataset="fashion-mnist", hidden=(2048, 2048), adversarial="none",
-                          mixup=0.2, augment=Augment(hflip=True)),
+    BEST_MLP.config.with_(dataset="fashion-mnist", hidden=(2048, 2048), adversarial="none", ema=0.0,
+                          max_norm=0.0, mixup=0.2, augment=Augment(hflip=True)),
     None, "mnistlab record recipe (to beat: 88.3% for the MLP in Fashion-MNIST's benchmark, about 89.5% for the "
     "best community MLPs)", target=0.905)
 
