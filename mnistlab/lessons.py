@@ -52,7 +52,7 @@ LESSONS: tuple[Lesson, ...] = (
            "Inspect → Side by side: the same net on MNIST and Fashion-MNIST; shirts, T-shirts and pullovers mix.",
            "Accuracy depends on the data: some classes are not separable from pixels alone.", "inspect"),
     Lesson("How far can an MLP go?", ("best-mlp-short",),
-           "Train: the record recipe (virtual adversarial training, weight averaging, max-norm) for 4 epochs, a few "
+           "Train: the record recipe (virtual adversarial training, cosine after a warm-up) for 4 epochs, a few "
            "minutes on a laptop CPU. Then train the full best-mlp preset (60 epochs) or read its three seeds in "
            "the README's reproduction table, next to the best published MLP results.",
            "Training on images pushed where the net's answer is least stable takes a plain MLP further than more "

@@ -20,8 +20,10 @@ BEST_MLP = Preset(
     "How far a plain MLP goes on unaltered digits: three ReLU layers of 1,024, SGD with momentum on a cosine "
     "schedule after a 1-epoch warm-up, and virtual adversarial training (each image's prediction must survive "
     "the push of length 2 that changes it most). No image is shifted or warped, no dropout, no weight average "
-    "(EMA) and no max-norm cap: the 60-epoch ablation found that neither helped. " + PROTOCOL + " Measured: "
-    "README → Record MLPs (seeds 0, 1 and 2); docs/records says what each ingredient gave.",
+    "(EMA) and no max-norm cap: the 60-epoch ablation found that neither helped (99.20% on validation without "
+    "them, 99.16% with). " + PROTOCOL + " Measured: 99.20% test accuracy for each of seeds 0, 1 "
+    "and 2 (80 errors in 10,000), 23 to 25 minutes each on a 2-core CPU (README → Record MLPs); docs/records "
+    "says what each ingredient gave.",
     TrainConfig(model=MLPSpec(hidden=(1024, 1024, 1024)), optimizer="momentum", momentum=0.9, lr=0.05,
                 batch_size=128, schedule="cosine", warmup_epochs=1.0, ema=0.0, max_norm=0.0, adversarial="vat",
                 adversarial_eps=2.0, epochs=60, test_every_epoch=False),

@@ -74,8 +74,9 @@ def measured(runs: list[dict]) -> tuple[str, str]:
     if len(runs) == 1:
         return f"**{accs[0]:.2f}%**", f"{seconds:.0f} s"
     seeds = ", ".join(str(r["config"]["seed"]) for r in runs)
-    return (f"**{sum(accs) / len(accs):.2f}%** ({min(accs):.2f}–{max(accs):.2f}, seeds {seeds})",
-            f"{seconds:.0f} s each")
+    low, high = f"{min(accs):.2f}", f"{max(accs):.2f}"
+    spread = f"{low}–{high}, seeds {seeds}" if low != high else f"each of seeds {seeds}"
+    return f"**{sum(accs) / len(accs):.2f}%** ({spread})", f"{seconds:.0f} s each"
 
 
 def main() -> None:
