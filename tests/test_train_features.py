@@ -148,8 +148,13 @@ def test_a_tiny_max_norm_visibly_holds_training_back(tiny_data_dir):
     assert all(float(torch.linalg.vector_norm(w.weight.detach(), dim=1).max()) <= 0.01 + 1e-6 for w in capped.model.linears())
 
 
-def test_max_norm_zero_is_off():
-    assert TrainConfig(max_norm=0).max_norm == 0 and not TrainConfig(max_norm=0).with_(max_norm=None).max_norm
+def test_max_norm_zero_is_off_and_reads_as_the_default():
+    """0 (the CLI's and a JSON's off) and None (the default) are one config, so runs and presets compare equal."""
+    for off in (0, 0.0):
+        assert TrainConfig(max_norm=off) == TrainConfig() and TrainConfig(max_norm=off).max_norm is None
+        assert TrainConfig.from_dict({**TrainConfig().to_dict(), "max_norm": off}) == TrainConfig()
+        assert BASE.with_(max_norm=3.0).with_(max_norm=off) == BASE
+    assert TrainConfig(max_norm=0.5).max_norm == 0.5
 
 
 # --- warm-up ---------------------------------------------------------------------------------------------------

@@ -160,6 +160,8 @@ class TrainConfig:
             raise ConfigError(f"model must be an object of model settings; got {type(self.model).__name__}.")
         if not isinstance(self.augment, Augment):
             raise ConfigError(f"augment must be an object of augmentation settings; got {type(self.augment).__name__}.")
+        if type(self.max_norm) in (int, float) and self.max_norm == 0:  # off has one form, so configs compare equal
+            object.__setattr__(self, "max_norm", None)
         subset = self.train_subset
         if isinstance(subset, float) and subset > 1 and subset.is_integer():
             object.__setattr__(self, "train_subset", int(subset))
