@@ -173,9 +173,9 @@ def main() -> None:
     latest_runs()
 
     st.subheader("Presets", anchor=False)
-    st.caption("Classic tutorial recipes with the test accuracy their authors published, and the record MLP "
-               "(`best-mlp`, and its 4-epoch short version) with what it measured here. **Train now** starts one "
-               "at once; **Customise** opens it on Train.")
+    st.caption("Classic tutorial recipes with the test accuracy their authors published, and the record MLPs "
+               "(`best-mlp`, its 4-epoch short version, `best-mlp-augment`, `best-fashion`) with what each measured "
+               "here. **Train now** starts one at once; **Customise** opens it on Train.")
     names = ["fast", *(n for n in PRESETS if n != "fast")]  # the quickest first
     for row in range(0, len(names), 3):
         for col, name in zip(st.columns(3), names[row:row + 3], strict=False):
